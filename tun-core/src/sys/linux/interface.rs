@@ -1,0 +1,302 @@
+//! Interface settings through `SIOC*IF*` ioctls on control sockets.
+//!
+//! The sockets are made once, when the device is created, so they belong to the device's network
+//! namespace: an ioctl names an interface, and the kernel looks that name up in the namespace of
+//! the socket, not of the calling thread. Threads in other namespaces can therefore use the
+//! device too.
+
+use std::io;
+use std::mem;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
+use std::sync::Mutex;
+
+use socket2::{Domain, Socket, Type};
+
+use super::cvt;
+use super::netlink::{self, Netlink, TunInfo};
+use crate::device::InterfaceAddress;
+use crate::sys::Ipv4Field;
+
+/// The handle for a device's settings: its name and the sockets to configure it through.
+#[derive(Debug)]
+pub(crate) struct Interface {
+    name: String,
+    inet: Socket,
+    /// `None` where IPv6 is disabled; IPv6 calls then fail with the error seen at creation.
+    inet6: Option<Socket>,
+    netlink: Mutex<Netlink>,
+}
+
+/// A zeroed `ifreq` carrying `name`.
+pub(crate) fn ifreq_with_name(name: &str) -> io::Result<libc::ifreq> {
+    // SAFETY: `ifreq` is plain old data (arrays, integers and a pointer in a union), for which
+    // all zeros is a valid value.
+    let mut ifr: libc::ifreq = unsafe { mem::zeroed() };
+    // The builder checked the length; this keeps an unchecked name (from the kernel) safe too.
+    if name.len() >= ifr.ifr_name.len() || name.contains('\0') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("interface name {name:?} does not fit IFNAMSIZ"),
+        ));
+    }
+    for (dst, src) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    Ok(ifr)
+}
+
+/// The name in an `ifreq`, up to its NUL.
+pub(crate) fn ifreq_name(ifr: &libc::ifreq) -> String {
+    let bytes: Vec<u8> = ifr
+        .ifr_name
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn sockaddr_from_ipv4(address: Ipv4Addr) -> libc::sockaddr {
+    let [a, b, c, d] = address.octets();
+    libc::sockaddr {
+        sa_family: libc::AF_INET as libc::sa_family_t,
+        // `struct sockaddr_in` laid over `sa_data`: port (2 bytes), then the address.
+        sa_data: [0, 0, a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0].map(|byte| byte as libc::c_char),
+    }
+}
+
+fn ipv4_from_sockaddr(sa: &libc::sockaddr) -> io::Result<Ipv4Addr> {
+    if i32::from(sa.sa_family) != libc::AF_INET {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the kernel returned address family {}, not AF_INET",
+                sa.sa_family
+            ),
+        ));
+    }
+    let [_, _, a, b, c, d, ..] = sa.sa_data;
+    Ok(Ipv4Addr::new(a as u8, b as u8, c as u8, d as u8))
+}
+
+impl Interface {
+    pub(crate) fn new(name: String) -> io::Result<Interface> {
+        let inet = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
+        let inet6 = Socket::new(Domain::IPV6, Type::DGRAM, None).ok();
+        let netlink = Netlink::open()?;
+        Ok(Interface {
+            name,
+            inet,
+            inet6,
+            netlink: Mutex::new(netlink),
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn ifreq(&self) -> io::Result<libc::ifreq> {
+        ifreq_with_name(&self.name)
+    }
+
+    /// Runs one `SIOC*IF*` request on the IPv4 control socket.
+    ///
+    /// # Safety
+    /// `request` must be one that reads or writes a single `struct ifreq`.
+    unsafe fn ioctl(&self, request: libc::c_ulong, ifr: &mut libc::ifreq) -> io::Result<()> {
+        // SAFETY: the caller guarantees `request` takes a `struct ifreq`, and `ifr` is one,
+        // valid for reads and writes for the duration of the call.
+        cvt(unsafe { libc::ioctl(self.inet.as_raw_fd(), request as _, ifr as *mut libc::ifreq) })?;
+        Ok(())
+    }
+
+    /// Reads an integer setting (`ifru_ivalue`, `ifru_mtu`, `ifru_ifindex`: all the same `int`).
+    fn get_int(&self, request: libc::c_ulong) -> io::Result<libc::c_int> {
+        let mut ifr = self.ifreq()?;
+        // SAFETY: the callers pass SIOCGIFINDEX, SIOCGIFMTU or SIOCGIFTXQLEN, which write an
+        // `int` into a `struct ifreq`.
+        unsafe { self.ioctl(request, &mut ifr)? };
+        // SAFETY: the request filled the integer member; every bit pattern is a valid `c_int`.
+        Ok(unsafe { ifr.ifr_ifru.ifru_mtu })
+    }
+
+    fn set_int(&self, request: libc::c_ulong, value: u32) -> io::Result<()> {
+        let value = libc::c_int::try_from(value).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{value} does not fit a C int"),
+            )
+        })?;
+        let mut ifr = self.ifreq()?;
+        ifr.ifr_ifru.ifru_mtu = value;
+        // SAFETY: the callers pass SIOCSIFMTU or SIOCSIFTXQLEN, which read an `int` from a
+        // `struct ifreq`.
+        unsafe { self.ioctl(request, &mut ifr) }
+    }
+
+    pub(crate) fn index(&self) -> io::Result<u32> {
+        non_negative(self.get_int(libc::SIOCGIFINDEX)?)
+    }
+
+    pub(crate) fn mtu(&self) -> io::Result<u32> {
+        non_negative(self.get_int(libc::SIOCGIFMTU)?)
+    }
+
+    pub(crate) fn set_mtu(&self, mtu: u32) -> io::Result<()> {
+        self.set_int(libc::SIOCSIFMTU, mtu)
+    }
+
+    pub(crate) fn txqueuelen(&self) -> io::Result<u32> {
+        non_negative(self.get_int(libc::SIOCGIFTXQLEN)?)
+    }
+
+    pub(crate) fn set_txqueuelen(&self, txqueuelen: u32) -> io::Result<()> {
+        self.set_int(libc::SIOCSIFTXQLEN, txqueuelen)
+    }
+
+    fn flags(&self) -> io::Result<libc::c_short> {
+        let mut ifr = self.ifreq()?;
+        // SAFETY: SIOCGIFFLAGS writes `ifru_flags` of a `struct ifreq`.
+        unsafe { self.ioctl(libc::SIOCGIFFLAGS, &mut ifr)? };
+        // SAFETY: SIOCGIFFLAGS filled `ifru_flags`; every bit pattern is a valid `c_short`.
+        Ok(unsafe { ifr.ifr_ifru.ifru_flags })
+    }
+
+    pub(crate) fn is_up(&self) -> io::Result<bool> {
+        Ok(i32::from(self.flags()?) & libc::IFF_UP != 0)
+    }
+
+    pub(crate) fn set_up(&self, up: bool) -> io::Result<()> {
+        let mut flags = i32::from(self.flags()?);
+        if up {
+            flags |= libc::IFF_UP;
+        } else {
+            flags &= !libc::IFF_UP;
+        }
+        let mut ifr = self.ifreq()?;
+        // The kernel's flags are 16 bits wide; IFF_UP is bit 0.
+        ifr.ifr_ifru.ifru_flags = flags as libc::c_short;
+        // SAFETY: SIOCSIFFLAGS reads `ifru_flags` of a `struct ifreq`.
+        unsafe { self.ioctl(libc::SIOCSIFFLAGS, &mut ifr) }
+    }
+
+    pub(crate) fn mac(&self) -> io::Result<[u8; 6]> {
+        let mut ifr = self.ifreq()?;
+        // SAFETY: SIOCGIFHWADDR writes `ifru_hwaddr` of a `struct ifreq`.
+        unsafe { self.ioctl(libc::SIOCGIFHWADDR, &mut ifr)? };
+        // SAFETY: SIOCGIFHWADDR filled `ifru_hwaddr`, a plain `sockaddr`.
+        let sa = unsafe { ifr.ifr_ifru.ifru_hwaddr };
+        let [a, b, c, d, e, f, ..] = sa.sa_data;
+        Ok([a, b, c, d, e, f].map(|byte| byte as u8))
+    }
+
+    pub(crate) fn set_mac(&self, mac: [u8; 6]) -> io::Result<()> {
+        let [a, b, c, d, e, f] = mac;
+        let mut ifr = self.ifreq()?;
+        ifr.ifr_ifru.ifru_hwaddr = libc::sockaddr {
+            sa_family: libc::ARPHRD_ETHER,
+            sa_data: [a, b, c, d, e, f, 0, 0, 0, 0, 0, 0, 0, 0].map(|byte| byte as libc::c_char),
+        };
+        // SAFETY: SIOCSIFHWADDR reads `ifru_hwaddr` of a `struct ifreq`.
+        unsafe { self.ioctl(libc::SIOCSIFHWADDR, &mut ifr) }
+    }
+
+    pub(crate) fn ipv4(&self, field: Ipv4Field) -> io::Result<Option<Ipv4Addr>> {
+        let request = match field {
+            Ipv4Field::Address => libc::SIOCGIFADDR,
+            Ipv4Field::Netmask => libc::SIOCGIFNETMASK,
+            Ipv4Field::Destination => libc::SIOCGIFDSTADDR,
+            Ipv4Field::Broadcast => libc::SIOCGIFBRDADDR,
+        };
+        let mut ifr = self.ifreq()?;
+        // SAFETY: the SIOCGIF{ADDR,NETMASK,DSTADDR,BRDADDR} requests write a `sockaddr` into a
+        // `struct ifreq`.
+        match unsafe { self.ioctl(request, &mut ifr) } {
+            // No IPv4 address at all: nothing to report.
+            Err(err) if err.raw_os_error() == Some(libc::EADDRNOTAVAIL) => return Ok(None),
+            result => result?,
+        }
+        // SAFETY: the request filled the `sockaddr` member (the fields share it).
+        let sa = unsafe { ifr.ifr_ifru.ifru_addr };
+        let address = ipv4_from_sockaddr(&sa)?;
+        // The kernel reports an unset destination or broadcast as 0.0.0.0.
+        Ok((field == Ipv4Field::Address
+            || field == Ipv4Field::Netmask
+            || !address.is_unspecified())
+        .then_some(address))
+    }
+
+    pub(crate) fn set_ipv4(&self, field: Ipv4Field, address: Ipv4Addr) -> io::Result<()> {
+        let request = match field {
+            Ipv4Field::Address => libc::SIOCSIFADDR,
+            Ipv4Field::Netmask => libc::SIOCSIFNETMASK,
+            Ipv4Field::Destination => libc::SIOCSIFDSTADDR,
+            Ipv4Field::Broadcast => libc::SIOCSIFBRDADDR,
+        };
+        let mut ifr = self.ifreq()?;
+        ifr.ifr_ifru.ifru_addr = sockaddr_from_ipv4(address);
+        // SAFETY: the SIOCSIF{ADDR,NETMASK,DSTADDR,BRDADDR} requests read a `sockaddr` from a
+        // `struct ifreq`.
+        unsafe { self.ioctl(request, &mut ifr) }
+    }
+
+    fn ipv6_request(
+        &self,
+        request: libc::c_ulong,
+        address: Ipv6Addr,
+        prefix_len: u8,
+    ) -> io::Result<()> {
+        let socket = self
+            .inet6
+            .as_ref()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
+        let index = libc::c_int::try_from(self.index()?)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "interface index over i32"))?;
+        let mut req = libc::in6_ifreq {
+            ifr6_addr: libc::in6_addr {
+                s6_addr: address.octets(),
+            },
+            ifr6_prefixlen: u32::from(prefix_len),
+            ifr6_ifindex: index,
+        };
+        // SAFETY: SIOCSIFADDR and SIOCDIFADDR on an AF_INET6 socket (the only requests passed
+        // here) read one `struct in6_ifreq`, which `req` is.
+        cvt(unsafe {
+            libc::ioctl(
+                socket.as_raw_fd(),
+                request as _,
+                &mut req as *mut libc::in6_ifreq,
+            )
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn add_ipv6(&self, address: Ipv6Addr, prefix_len: u8) -> io::Result<()> {
+        self.ipv6_request(libc::SIOCSIFADDR, address, prefix_len)
+    }
+
+    pub(crate) fn remove_ipv6(&self, address: Ipv6Addr, prefix_len: u8) -> io::Result<()> {
+        self.ipv6_request(libc::SIOCDIFADDR, address, prefix_len)
+    }
+
+    pub(crate) fn addresses(&self) -> io::Result<Vec<InterfaceAddress>> {
+        let index = self.index()?;
+        netlink::lock(&self.netlink).addresses(index)
+    }
+
+    pub(crate) fn tun_info(&self) -> io::Result<TunInfo> {
+        let index = self.index()?;
+        netlink::lock(&self.netlink).tun_info(index)
+    }
+}
+
+fn non_negative(value: libc::c_int) -> io::Result<u32> {
+    u32::try_from(value).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the kernel returned a negative value ({value})"),
+        )
+    })
+}

@@ -1,0 +1,276 @@
+//! The two rtnetlink queries that no ioctl answers: every address of an interface
+//! (`RTM_GETADDR`), and the tun driver's own details (`RTM_GETLINK`: owner, group, queue counts).
+//!
+//! Messages are built and parsed as bytes in safe code; every length the kernel sends is checked
+//! before it is used, so a short or odd answer is an error, never a panic.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::device::InterfaceAddress;
+
+const NLMSG_HDRLEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_MULTI: u16 = 2;
+const NLM_F_DUMP: u16 = 0x300;
+const RTM_GETLINK: u16 = 18;
+const RTM_GETADDR: u16 = 22;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_TUN_OWNER: u16 = 1;
+const IFLA_TUN_GROUP: u16 = 2;
+const IFLA_TUN_PI: u16 = 4;
+const IFLA_TUN_NUM_QUEUES: u16 = 8;
+const IFLA_TUN_NUM_DISABLED_QUEUES: u16 = 9;
+/// `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER` share the attribute type field.
+const NLA_TYPE_MASK: u16 = 0x3fff;
+/// An answer never takes this long; the bound keeps a misbehaving kernel from hanging a call.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the tun driver reports about a device (`ip -d link` shows the same).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TunInfo {
+    pub(crate) owner: Option<u32>,
+    pub(crate) group: Option<u32>,
+    pub(crate) queues: u32,
+    pub(crate) detached_queues: u32,
+    pub(crate) packet_info: bool,
+}
+
+/// A NETLINK_ROUTE socket, made in the device's namespace like the ioctl sockets.
+#[derive(Debug)]
+pub(crate) struct Netlink {
+    socket: Socket,
+    seq: u32,
+}
+
+/// Locks the socket; a panic in another thread mid-query leaves nothing half-done that matters
+/// (stale answers are skipped by sequence number), so a poisoned lock is simply taken over.
+pub(crate) fn lock(netlink: &Mutex<Netlink>) -> MutexGuard<'_, Netlink> {
+    netlink.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("malformed rtnetlink answer: {what}"),
+    )
+}
+
+fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
+    let raw = bytes.get(offset..offset.checked_add(2)?)?;
+    Some(u16::from_ne_bytes(raw.try_into().ok()?))
+}
+
+fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
+    let raw = bytes.get(offset..offset.checked_add(4)?)?;
+    Some(u32::from_ne_bytes(raw.try_into().ok()?))
+}
+
+fn align4(len: usize) -> usize {
+    len.saturating_add(3) & !3
+}
+
+/// Iterates over the `(type, payload)` pairs of a run of netlink attributes.
+fn attributes(mut bytes: &[u8]) -> impl Iterator<Item = io::Result<(u16, &[u8])>> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let parsed = (|| {
+            let len = usize::from(u16_at(bytes, 0)?);
+            let kind = u16_at(bytes, 2)? & NLA_TYPE_MASK;
+            let payload = bytes.get(4..len)?;
+            Some((len, kind, payload))
+        })();
+        match parsed {
+            Some((len, kind, payload)) => {
+                bytes = bytes.get(align4(len)..).unwrap_or(&[]);
+                Some(Ok((kind, payload)))
+            }
+            None => {
+                bytes = &[];
+                Some(Err(invalid("truncated attribute")))
+            }
+        }
+    })
+}
+
+impl Netlink {
+    pub(crate) fn open() -> io::Result<Netlink> {
+        let socket = Socket::new(
+            Domain::from(libc::AF_NETLINK),
+            Type::RAW,
+            Some(Protocol::from(libc::NETLINK_ROUTE)),
+        )?;
+        socket.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        Ok(Netlink { socket, seq: 0 })
+    }
+
+    /// Sends one request and collects the payloads of its answers.
+    fn query(&mut self, kind: u16, flags: u16, body: &[u8]) -> io::Result<Vec<Vec<u8>>> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let len = u32::try_from(NLMSG_HDRLEN + body.len()).map_err(|_| invalid("request size"))?;
+        let mut request = Vec::with_capacity(NLMSG_HDRLEN + body.len());
+        request.extend_from_slice(&len.to_ne_bytes());
+        request.extend_from_slice(&kind.to_ne_bytes());
+        request.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
+        request.extend_from_slice(&seq.to_ne_bytes());
+        request.extend_from_slice(&0u32.to_ne_bytes());
+        request.extend_from_slice(body);
+        (&self.socket).write_all(&request)?;
+
+        let mut answers = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = (&self.socket).read(&mut buf)?;
+            let mut datagram = buf.get(..n).ok_or_else(|| invalid("datagram size"))?;
+            let mut finished = false;
+            while !datagram.is_empty() {
+                let msg_len = u32_at(datagram, 0).ok_or_else(|| invalid("header"))? as usize;
+                let msg_kind = u16_at(datagram, 4).ok_or_else(|| invalid("header"))?;
+                let msg_flags = u16_at(datagram, 6).ok_or_else(|| invalid("header"))?;
+                let msg_seq = u32_at(datagram, 8).ok_or_else(|| invalid("header"))?;
+                let payload = datagram
+                    .get(NLMSG_HDRLEN..msg_len)
+                    .ok_or_else(|| invalid("message length"))?;
+                datagram = datagram.get(align4(msg_len)..).unwrap_or(&[]);
+                if msg_seq != seq {
+                    continue; // left over from an earlier, abandoned query
+                }
+                match msg_kind {
+                    NLMSG_DONE => finished = true,
+                    NLMSG_ERROR => {
+                        let code = u32_at(payload, 0).ok_or_else(|| invalid("error code"))? as i32;
+                        if code != 0 {
+                            return Err(io::Error::from_raw_os_error(code.saturating_neg()));
+                        }
+                        finished = true;
+                    }
+                    _ => {
+                        answers.push(payload.to_vec());
+                        if msg_flags & NLM_F_MULTI == 0 {
+                            finished = true;
+                        }
+                    }
+                }
+            }
+            if finished {
+                return Ok(answers);
+            }
+        }
+    }
+
+    /// Every address of interface `index`.
+    pub(crate) fn addresses(&mut self, index: u32) -> io::Result<Vec<InterfaceAddress>> {
+        // struct ifaddrmsg: family (AF_UNSPEC: both), prefixlen, flags, scope, index.
+        let body = [0u8; 8];
+        let mut addresses = Vec::new();
+        for answer in self.query(RTM_GETADDR, NLM_F_DUMP, &body)? {
+            let family = answer
+                .first()
+                .copied()
+                .ok_or_else(|| invalid("ifaddrmsg"))?;
+            let prefix_len = answer.get(1).copied().ok_or_else(|| invalid("ifaddrmsg"))?;
+            if u32_at(&answer, 4).ok_or_else(|| invalid("ifaddrmsg"))? != index {
+                continue;
+            }
+            let (mut local, mut address) = (None, None);
+            for attribute in attributes(answer.get(8..).unwrap_or(&[])) {
+                let (kind, payload) = attribute?;
+                let ip = match (i32::from(family), payload.len()) {
+                    (libc::AF_INET, 4) => {
+                        let octets: [u8; 4] = payload.try_into().map_err(|_| invalid("IPv4"))?;
+                        IpAddr::V4(Ipv4Addr::from(octets))
+                    }
+                    (libc::AF_INET6, 16) => {
+                        let octets: [u8; 16] = payload.try_into().map_err(|_| invalid("IPv6"))?;
+                        IpAddr::V6(Ipv6Addr::from(octets))
+                    }
+                    _ => continue,
+                };
+                match kind {
+                    IFA_LOCAL => local = Some(ip),
+                    IFA_ADDRESS => address = Some(ip),
+                    _ => {}
+                }
+            }
+            // On point-to-point links IFA_ADDRESS is the peer; IFA_LOCAL is ours when present.
+            if let Some(ip) = local.or(address) {
+                addresses.push(InterfaceAddress { ip, prefix_len });
+            }
+        }
+        Ok(addresses)
+    }
+
+    /// The tun driver's details of interface `index`.
+    pub(crate) fn tun_info(&mut self, index: u32) -> io::Result<TunInfo> {
+        // struct ifinfomsg: family, pad, type (u16), index (i32), flags, change.
+        let mut body = [0u8; 16];
+        if let Some(slot) = body.get_mut(4..8) {
+            slot.copy_from_slice(&index.to_ne_bytes());
+        }
+        // Single-queue devices report no queue count: theirs is the one queue being asked through.
+        let mut info = TunInfo {
+            queues: 1,
+            ..TunInfo::default()
+        };
+        for answer in self.query(RTM_GETLINK, 0, &body)? {
+            for attribute in attributes(answer.get(16..).unwrap_or(&[])) {
+                let (kind, payload) = attribute?;
+                if kind != IFLA_LINKINFO {
+                    continue;
+                }
+                for nested in attributes(payload) {
+                    let (kind, payload) = nested?;
+                    if kind != IFLA_INFO_DATA {
+                        continue;
+                    }
+                    for tun in attributes(payload) {
+                        let (kind, payload) = tun?;
+                        let value = u32_at(payload, 0);
+                        match kind {
+                            IFLA_TUN_OWNER => info.owner = value,
+                            IFLA_TUN_GROUP => info.group = value,
+                            IFLA_TUN_PI => info.packet_info = payload.first() == Some(&1),
+                            IFLA_TUN_NUM_QUEUES => info.queues = value.unwrap_or(0),
+                            IFLA_TUN_NUM_DISABLED_QUEUES => {
+                                info.detached_queues = value.unwrap_or(0);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_attributes_are_errors_not_panics() {
+        // A length that runs past the end, then garbage shorter than a header.
+        let bytes = [8u8, 0, 1, 0, 1, 2];
+        let parsed: Vec<_> = attributes(&bytes).collect();
+        assert_eq!(parsed.len(), 1);
+        assert!(parsed.first().is_some_and(|a| a.is_err()));
+        let ok = [8u8, 0, 1, 0, 10, 0, 0, 1];
+        let parsed: Vec<_> = attributes(&ok)
+            .collect::<io::Result<_>>()
+            .unwrap_or_default();
+        assert_eq!(parsed, vec![(1u16, &[10u8, 0, 0, 1][..])]);
+    }
+}

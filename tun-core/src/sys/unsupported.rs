@@ -1,0 +1,103 @@
+//! Targets without TUN/TAP support yet: everything compiles, `create` says it is unsupported.
+//!
+//! `Queue` and `Interface` are uninhabited: no `Device` can exist here, so their methods are
+//! never called and `match *self {}` proves it to the compiler.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::Ipv4Field;
+use crate::builder::Config;
+use crate::device::{Device, InterfaceAddress};
+use crate::error::{Error, Result};
+
+pub(crate) fn create(_config: &Config) -> Result<Vec<Device>> {
+    Err(Error::unsupported(
+        "create device",
+        format!(
+            "TUN/TAP devices are not supported on {} yet (supported: Linux, Android)",
+            std::env::consts::OS
+        ),
+    ))
+}
+
+#[derive(Debug)]
+pub(crate) enum Queue {}
+
+#[allow(clippy::unused_self)]
+impl Queue {
+    pub(crate) fn recv(&self, _buf: &mut [u8]) -> io::Result<usize> {
+        match *self {}
+    }
+    pub(crate) fn send(&self, _buf: &[u8]) -> io::Result<usize> {
+        match *self {}
+    }
+    pub(crate) fn recv_vectored(&self, _bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        match *self {}
+    }
+    pub(crate) fn send_vectored(&self, _bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match *self {}
+    }
+    pub(crate) fn set_nonblocking(&self, _nonblocking: bool) -> io::Result<()> {
+        match *self {}
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for Queue {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match *self {}
+    }
+}
+
+#[cfg(unix)]
+impl From<Queue> for std::os::fd::OwnedFd {
+    fn from(queue: Queue) -> std::os::fd::OwnedFd {
+        match queue {}
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Interface {}
+
+impl Interface {
+    pub(crate) fn name(&self) -> &str {
+        match *self {}
+    }
+    pub(crate) fn index(&self) -> io::Result<u32> {
+        match *self {}
+    }
+    pub(crate) fn mtu(&self) -> io::Result<u32> {
+        match *self {}
+    }
+    pub(crate) fn set_mtu(&self, _mtu: u32) -> io::Result<()> {
+        match *self {}
+    }
+    pub(crate) fn is_up(&self) -> io::Result<bool> {
+        match *self {}
+    }
+    pub(crate) fn set_up(&self, _up: bool) -> io::Result<()> {
+        match *self {}
+    }
+    pub(crate) fn mac(&self) -> io::Result<[u8; 6]> {
+        match *self {}
+    }
+    pub(crate) fn set_mac(&self, _mac: [u8; 6]) -> io::Result<()> {
+        match *self {}
+    }
+    pub(crate) fn ipv4(&self, _field: Ipv4Field) -> io::Result<Option<Ipv4Addr>> {
+        match *self {}
+    }
+    pub(crate) fn set_ipv4(&self, _field: Ipv4Field, _address: Ipv4Addr) -> io::Result<()> {
+        match *self {}
+    }
+    pub(crate) fn add_ipv6(&self, _address: Ipv6Addr, _prefix_len: u8) -> io::Result<()> {
+        match *self {}
+    }
+    pub(crate) fn remove_ipv6(&self, _address: Ipv6Addr, _prefix_len: u8) -> io::Result<()> {
+        match *self {}
+    }
+    pub(crate) fn addresses(&self) -> io::Result<Vec<InterfaceAddress>> {
+        match *self {}
+    }
+}

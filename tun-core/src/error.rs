@@ -119,6 +119,7 @@ fn classify(operation: &str, err: &io::Error) -> ErrorKind {
     if let Some(code) = err.raw_os_error() {
         return match code {
             libc::EINVAL if operation == op::CREATE => ErrorKind::Incompatible,
+            libc::EACCES if operation.contains("IPv6") => ErrorKind::Unsupported,
             libc::EPERM | libc::EACCES => ErrorKind::PermissionDenied,
             libc::EBUSY => ErrorKind::NameInUse,
             libc::ENODEV | libc::ENXIO | libc::ENOENT | libc::EBADFD | libc::EADDRNOTAVAIL => {
@@ -155,6 +156,11 @@ pub(crate) mod op {
 fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
     let code = err.raw_os_error()?;
     Some(match code {
+        // The kernel answers EACCES to IPv6 address changes on an interface without IPv6.
+        libc::EACCES if operation.contains("IPv6") => {
+            "IPv6 is disabled on this device (sysctl net.ipv6.conf.<name>.disable_ipv6 = 1, \
+             or IPv6 is off system-wide), or its MTU is below 1280"
+        }
         libc::EPERM | libc::EACCES => {
             "needs CAP_NET_ADMIN (run as root or `setcap cap_net_admin+ep` on the binary), \
              or a persistent device owned by this user or group"

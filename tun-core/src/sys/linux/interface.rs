@@ -83,7 +83,12 @@ fn ipv4_from_sockaddr(sa: &libc::sockaddr) -> io::Result<Ipv4Addr> {
 impl Interface {
     pub(crate) fn new(name: String) -> io::Result<Interface> {
         let inet = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
-        let inet6 = Socket::new(Domain::IPV6, Type::DGRAM, None).ok();
+        let inet6 = match Socket::new(Domain::IPV6, Type::DGRAM, None) {
+            Ok(socket) => Some(socket),
+            // A kernel without IPv6: the device works, its IPv6 calls report this.
+            Err(err) if err.raw_os_error() == Some(libc::EAFNOSUPPORT) => None,
+            Err(err) => return Err(err),
+        };
         let netlink = Netlink::open()?;
         Ok(Interface {
             name,

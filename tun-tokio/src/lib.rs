@@ -1,0 +1,361 @@
+//! # tun-tokio
+//!
+//! Async TUN/TAP devices for [tokio](https://tokio.rs): a [`tun_core::Device`] registered with
+//! tokio's reactor through [`AsyncFd`]. Everything about devices (creating, configuring, the
+//! system calls) lives in `tun-core`; this crate only waits for readiness and retries, the way
+//! tokio's own `UdpSocket` does.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use tun_tokio::Tun;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let tun = Arc::new(
+//!     Tun::builder()
+//!         .name("")            // empty: the kernel picks the name
+//!         .tap()               // TAP instead of TUN (the default)
+//!         .packet_info()       // keep the packet information header (clears IFF_NO_PI)
+//!         .up()                // bring the link up
+//!         .build()?            // Result<Vec<Tun>>: one Tun per queue
+//!         .pop()
+//!         .unwrap(),
+//! );
+//! println!("tun created, name: {}, fd: {}", tun.name(), tun.as_raw_fd());
+//! let writer = tun.clone();
+//! tokio::spawn(async move { writer.send_all(b"data to be written").await });
+//! let mut buf = [0u8; 1024];
+//! let n = tun.recv(&mut buf).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A packet device is a datagram device: one `recv` returns one packet, one `send` writes one
+//! packet, and the `AsyncRead`/`AsyncWrite` implementations keep exactly those boundaries.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+
+pub use tun_core::{
+    Builder, Device, Error, ErrorKind, FromDevice, InterfaceAddress, Layer, Result,
+};
+
+/// Readiness that lets a receive go ahead. A deleted device reports only an error event
+/// (`EPOLLERR`), which tokio does not count as readable: without `ERROR` a pending `recv` would
+/// never wake.
+const RECV: Interest = Interest::READABLE.add(Interest::ERROR);
+/// Readiness that lets a send go ahead (see [`RECV`]).
+const SEND: Interest = Interest::WRITABLE.add(Interest::ERROR);
+
+/// A TUN/TAP device queue for tokio.
+///
+/// `Send + Sync`: share it between a reader and a writer task with `Arc<Tun>`. Every operation
+/// takes `&self`. The device's settings (MTU, addresses, link state, ...) are on
+/// [`device()`](Self::device), which uses the same fd and control socket.
+pub struct Tun {
+    io: AsyncFd<Device>,
+}
+
+impl fmt::Debug for Tun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Tun").field(self.io.get_ref()).finish()
+    }
+}
+
+impl FromDevice for Tun {
+    /// Switches the device to non-blocking mode and registers it with the current tokio runtime;
+    /// fails (without panicking) when called outside one.
+    fn from_device(device: Device) -> Result<Tun> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::new(
+                "register with tokio",
+                device.name(),
+                io::Error::other(
+                    "no tokio runtime is running: call build() from inside a runtime \
+                     (#[tokio::main], Runtime::block_on or Runtime::enter)",
+                ),
+            ));
+        }
+        device.set_nonblocking(true)?;
+        let name = device.name().to_owned();
+        // tokio deprecates the safe `AsyncFd::new` (in favour of the `unsafe fn register`) because
+        // an arbitrary `T: AsRawFd` might close or swap its fd while registered. `Device` owns its
+        // fd for its whole life and always returns that same fd, so the concern does not apply,
+        // and this keeps the adapter free of `unsafe` and working with every tokio 1.x release.
+        #[allow(deprecated)]
+        let io =
+            AsyncFd::new(device).map_err(|err| Error::new("register with tokio", &name, err))?;
+        Ok(Tun { io })
+    }
+
+    fn device(&self) -> &Device {
+        self.io.get_ref()
+    }
+}
+
+impl Tun {
+    /// The device builder (the one of `tun-core`), whose `build()` returns one `Tun` per queue.
+    /// Call `build()` inside a tokio runtime.
+    pub fn builder() -> Builder<Tun> {
+        Builder::new()
+    }
+
+    /// Wraps a device, for example one adopted with [`Device::from_fd`]. Must be called inside a
+    /// tokio runtime.
+    pub fn new(device: Device) -> Result<Tun> {
+        Tun::from_device(device)
+    }
+
+    /// The device, for its settings: `tun.device().set_mtu(1400)`, `tun.device().addresses()`.
+    /// Its blocking I/O methods would return `WouldBlock` here: use the async ones of `Tun`.
+    pub fn device(&self) -> &Device {
+        self.io.get_ref()
+    }
+
+    /// Deregisters from tokio and returns the device (still in non-blocking mode).
+    pub fn into_device(self) -> Device {
+        self.io.into_inner()
+    }
+
+    /// The interface name.
+    pub fn name(&self) -> &str {
+        self.io.get_ref().name()
+    }
+
+    /// The queue's fd (also available through `AsRawFd`/`AsFd`).
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+
+    /// Receives one packet. See [`Device::recv`] for buffers shorter than the packet.
+    ///
+    /// Cancel safe: a packet is taken from the kernel only in the poll that returns it.
+    /// If the device is deleted, returns the error instead of waiting forever.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.async_io(RECV, |device| device.recv(buf)).await
+    }
+
+    /// Receives one packet scattered over `bufs`. Cancel safe, like [`recv`](Self::recv).
+    pub async fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io
+            .async_io(RECV, |device| device.recv_vectored(bufs))
+            .await
+    }
+
+    /// Sends one packet and returns its length.
+    ///
+    /// Cancel safe: a packet is either written whole by the poll that returns, or not at all.
+    pub async fn send(&self, packet: &[u8]) -> io::Result<usize> {
+        self.io.async_io(SEND, |device| device.send(packet)).await
+    }
+
+    /// Sends one packet gathered from `bufs`. Cancel safe, like [`send`](Self::send).
+    pub async fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io
+            .async_io(SEND, |device| device.send_vectored(bufs))
+            .await
+    }
+
+    /// Sends one packet, failing if the kernel took less than all of it (it never splits a
+    /// packet, so this is [`send`](Self::send) with the check done). Cancel safe.
+    pub async fn send_all(&self, packet: &[u8]) -> io::Result<()> {
+        let n = self.send(packet).await?;
+        check_whole(n, packet.len())
+    }
+
+    /// Sends one packet gathered from `bufs`, failing if it was not taken whole. Cancel safe.
+    pub async fn send_vectored_all(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
+        let n = self.send_vectored(bufs).await?;
+        check_whole(n, bufs.iter().map(|buf| buf.len()).sum())
+    }
+
+    /// Receives one packet if one is waiting, `WouldBlock` otherwise.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(RECV, |device| device.recv(buf))
+    }
+
+    /// Receives one packet into `bufs` if one is waiting, `WouldBlock` otherwise.
+    pub fn try_recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.try_io(RECV, |device| device.recv_vectored(bufs))
+    }
+
+    /// Sends one packet if the device is writable, `WouldBlock` otherwise.
+    pub fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
+        self.io.try_io(SEND, |device| device.send(packet))
+    }
+
+    /// Sends one packet gathered from `bufs` if the device is writable, `WouldBlock` otherwise.
+    pub fn try_send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io.try_io(SEND, |device| device.send_vectored(bufs))
+    }
+
+    /// Waits until a packet may be waiting (or the device failed). Follow with
+    /// [`try_recv`](Self::try_recv), which may still return `WouldBlock`. Cancel safe.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(RECV).await.map(|_| ())
+    }
+
+    /// Waits until the device may be written. Follow with [`try_send`](Self::try_send). Cancel
+    /// safe.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(SEND).await.map(|_| ())
+    }
+
+    /// Polls for one packet into `buf` (the base of `AsyncRead`).
+    ///
+    /// Only the task of the latest call is woken. Unlike [`recv`](Self::recv), this learns of a
+    /// device deleted under it only at its next wake-up: tokio's poll-style readiness does not
+    /// report error-only events.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        loop {
+            let mut guard = ready!(self.io.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            match guard.try_io(|io| io.get_ref().recv(unfilled)) {
+                Ok(Ok(n)) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(err)) => return Poll::Ready(Err(err)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Polls to send one packet (the base of `AsyncWrite`). Only the task of the latest call is
+    /// woken.
+    pub fn poll_send(&self, cx: &mut Context<'_>, packet: &[u8]) -> Poll<io::Result<usize>> {
+        loop {
+            let mut guard = ready!(self.io.poll_write_ready(cx))?;
+            match guard.try_io(|io| io.get_ref().send(packet)) {
+                Ok(result) => return Poll::Ready(result),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Polls to send one packet gathered from `bufs`.
+    pub fn poll_send_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let mut guard = ready!(self.io.poll_write_ready(cx))?;
+            match guard.try_io(|io| io.get_ref().send_vectored(bufs)) {
+                Ok(result) => return Poll::Ready(result),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+fn check_whole(written: usize, len: usize) -> io::Result<()> {
+    if written == len {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("the device took {written} of {len} bytes of the packet"),
+        ))
+    }
+}
+
+impl AsFd for Tun {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for Tun {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+/// One `read` returns exactly one packet.
+impl AsyncRead for &Tun {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_recv(cx, buf)
+    }
+}
+
+/// One `write` sends exactly one packet; flush and shutdown do nothing.
+impl AsyncWrite for &Tun {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, packet)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// One `read` returns exactly one packet.
+impl AsyncRead for Tun {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_recv(cx, buf)
+    }
+}
+
+/// One `write` sends exactly one packet; flush and shutdown do nothing.
+impl AsyncWrite for Tun {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, packet)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

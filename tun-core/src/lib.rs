@@ -35,6 +35,9 @@
 //! attaching to a persistent device whose [owner](Builder::owner) or [group](Builder::group) is
 //! the caller's.
 
+// Library code never panics on input or kernel answers (tests may).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 mod builder;
 mod device;
 mod error;

@@ -131,7 +131,7 @@ fn every_option_reads_back_from_the_kernel() {
             );
         }
         assert_eq!(
-            u32::try_from(device.index().unwrap()).ok(),
+            Some(device.index().unwrap()),
             nix_index("opts0")
         );
 
@@ -738,5 +738,48 @@ fn read_write_traits_and_vectored_io_keep_packet_boundaries() {
             |p| packets::parse_udp_ip(p).is_some(),
         );
         assert_eq!(packets::parse_udp_ip(&next).unwrap().payload, b"next");
+    });
+}
+
+#[cfg(feature = "mio")]
+#[test]
+fn mio_poll_reports_a_waiting_packet() {
+    in_netns(|| {
+        use mio::{Events, Interest, Poll, Token};
+        let mut device = Device::builder()
+            .nonblocking(true)
+            .ipv4(v4(10, 11, 0, 1), 24)
+            .up()
+            .build()
+            .unwrap()
+            .remove(0);
+        let mut poll = Poll::new().unwrap();
+        poll.registry()
+            .register(&mut device, Token(7), Interest::READABLE)
+            .unwrap();
+        let socket = bind_udp(v4(10, 11, 0, 1).into());
+        socket.send_to(b"wake mio", "10.11.0.2:9").unwrap();
+        let mut events = Events::with_capacity(8);
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            poll.poll(&mut events, Some(TIMEOUT)).unwrap();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "mio never reported the packet"
+            );
+            if events
+                .iter()
+                .any(|e| e.token() == Token(7) && e.is_readable())
+            {
+                break;
+            }
+        }
+        let mut buf = [0u8; 1500];
+        let mut found = false;
+        while let Ok(n) = device.recv(&mut buf) {
+            found |= packets::parse_udp_ip(&buf[..n]).is_some_and(|u| u.payload == b"wake mio");
+        }
+        assert!(found, "the readable event came without the packet");
+        poll.registry().deregister(&mut device).unwrap();
     });
 }

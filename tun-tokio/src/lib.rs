@@ -31,6 +31,9 @@
 //! A packet device is a datagram device: one `recv` returns one packet, one `send` writes one
 //! packet, and the `AsyncRead`/`AsyncWrite` implementations keep exactly those boundaries.
 
+// Library code never panics on input or kernel answers (tests may).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -359,3 +362,8 @@ impl AsyncWrite for Tun {
         Poll::Ready(Ok(()))
     }
 }
+
+/// The README's code blocks, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,10 @@
+//! Runnable examples of the workspace live in `examples/examples/`; run one with
+//! `cargo run --example NAME` (most need root: creating a device needs `CAP_NET_ADMIN`).
+//!
+//! | example | what it shows |
+//! | --- | --- |
+//! | `demo` | a TUN device answering ping in userspace, proven by pinging through it |
+//! | `read` | the classic tokio-tun program: a TAP device, a writer task, a read loop |
+//! | `read-mq` | several queues of one device read with `tokio::select!` |
+//! | `cross_platform` | one program for every supported platform |
+//! | `async_std_read`, `async_std_read_mq`, `smol_read` | the same on async-std and smol |

@@ -130,10 +130,7 @@ fn every_option_reads_back_from_the_kernel() {
                 "{expected} not in {addresses:?}"
             );
         }
-        assert_eq!(
-            Some(device.index().unwrap()),
-            nix_index("opts0")
-        );
+        assert_eq!(Some(device.index().unwrap()), nix_index("opts0"));
 
         // `ip` sees the same.
         let link = ip(&["-d", "link", "show", "opts0"]);

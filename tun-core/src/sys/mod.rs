@@ -15,6 +15,8 @@
 //! - `Interface`: the interface settings, shared by all queues of a build. `name`, `index`,
 //!   `mtu`/`set_mtu`, `is_up`/`set_up`, `mac`/`set_mac`, `ipv4(Ipv4Field)`/`set_ipv4`,
 //!   `add_ipv6`/`remove_ipv6`, `addresses`.
+//! - `error_kind(operation, &io::Error)` and `hint(operation, &io::Error)`: what the platform's
+//!   error codes mean, for [`Error`](crate::Error).
 //!
 //! Platform-only features are items that exist only under their `cfg` (on Linux: `adopt` for
 //! [`Device::from_fd`](crate::Device::from_fd), queue attach/detach, persistence, owner and

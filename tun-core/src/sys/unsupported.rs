@@ -9,7 +9,16 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::Ipv4Field;
 use crate::builder::Config;
 use crate::device::{Device, InterfaceAddress};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+
+/// No platform knowledge of errno values here: the error kind follows `io::ErrorKind`.
+pub(crate) fn error_kind(_operation: &str, _err: &io::Error) -> Option<ErrorKind> {
+    None
+}
+
+pub(crate) fn hint(_operation: &str, _err: &io::Error) -> Option<&'static str> {
+    None
+}
 
 pub(crate) fn create(_config: &Config) -> Result<Vec<Device>> {
     Err(Error::unsupported(

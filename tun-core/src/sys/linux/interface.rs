@@ -28,6 +28,18 @@ pub(crate) struct Interface {
     netlink: Mutex<Netlink>,
 }
 
+/// `c_char` is `i8` on some targets and `u8` on others: reinterpret the byte either way.
+#[allow(clippy::unnecessary_cast)]
+fn to_c_char(byte: u8) -> libc::c_char {
+    byte as libc::c_char
+}
+
+/// The inverse of [`to_c_char`].
+#[allow(clippy::unnecessary_cast)]
+fn from_c_char(c: libc::c_char) -> u8 {
+    c as u8
+}
+
 /// A zeroed `ifreq` carrying `name`.
 pub(crate) fn ifreq_with_name(name: &str) -> io::Result<libc::ifreq> {
     // SAFETY: `ifreq` is plain old data (arrays, integers and a pointer in a union), for which
@@ -41,7 +53,7 @@ pub(crate) fn ifreq_with_name(name: &str) -> io::Result<libc::ifreq> {
         ));
     }
     for (dst, src) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
-        *dst = src as libc::c_char;
+        *dst = to_c_char(src);
     }
     Ok(ifr)
 }
@@ -52,7 +64,7 @@ pub(crate) fn ifreq_name(ifr: &libc::ifreq) -> String {
         .ifr_name
         .iter()
         .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
+        .map(|&c| from_c_char(c))
         .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -62,7 +74,7 @@ fn sockaddr_from_ipv4(address: Ipv4Addr) -> libc::sockaddr {
     libc::sockaddr {
         sa_family: libc::AF_INET as libc::sa_family_t,
         // `struct sockaddr_in` laid over `sa_data`: port (2 bytes), then the address.
-        sa_data: [0, 0, a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0].map(|byte| byte as libc::c_char),
+        sa_data: [0, 0, a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0].map(to_c_char),
     }
 }
 
@@ -77,7 +89,7 @@ fn ipv4_from_sockaddr(sa: &libc::sockaddr) -> io::Result<Ipv4Addr> {
         ));
     }
     let [_, _, a, b, c, d, ..] = sa.sa_data;
-    Ok(Ipv4Addr::new(a as u8, b as u8, c as u8, d as u8))
+    Ok(Ipv4Addr::from([a, b, c, d].map(from_c_char)))
 }
 
 impl Interface {
@@ -194,7 +206,7 @@ impl Interface {
         // SAFETY: SIOCGIFHWADDR filled `ifru_hwaddr`, a plain `sockaddr`.
         let sa = unsafe { ifr.ifr_ifru.ifru_hwaddr };
         let [a, b, c, d, e, f, ..] = sa.sa_data;
-        Ok([a, b, c, d, e, f].map(|byte| byte as u8))
+        Ok([a, b, c, d, e, f].map(from_c_char))
     }
 
     pub(crate) fn set_mac(&self, mac: [u8; 6]) -> io::Result<()> {
@@ -202,7 +214,7 @@ impl Interface {
         let mut ifr = self.ifreq()?;
         ifr.ifr_ifru.ifru_hwaddr = libc::sockaddr {
             sa_family: libc::ARPHRD_ETHER,
-            sa_data: [a, b, c, d, e, f, 0, 0, 0, 0, 0, 0, 0, 0].map(|byte| byte as libc::c_char),
+            sa_data: [a, b, c, d, e, f, 0, 0, 0, 0, 0, 0, 0, 0].map(to_c_char),
         };
         // SAFETY: SIOCSIFHWADDR reads `ifru_hwaddr` of a `struct ifreq`.
         unsafe { self.ioctl(libc::SIOCSIFHWADDR, &mut ifr) }

@@ -2,9 +2,11 @@
 //!
 //! - `queue.rs`: one open queue fd: packet I/O and the `TUN*` ioctls that act on the fd.
 //! - `interface.rs`: the `SIOC*IF*` ioctls on control sockets made in the device's namespace.
+//! - `errors.rs`: what errno values mean here (error kinds and hints).
 //! - `netlink.rs`: address listing and tun driver details (`RTM_GETADDR`, `RTM_GETLINK`), which
 //!   no ioctl reports.
 
+mod errors;
 mod interface;
 mod netlink;
 mod queue;
@@ -13,6 +15,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
+pub(crate) use self::errors::{error_kind, hint};
 pub(crate) use self::interface::Interface;
 pub(crate) use self::netlink::TunInfo;
 pub(crate) use self::queue::Queue;

@@ -1,0 +1,62 @@
+//! What Linux's errno values mean for TUN/TAP operations: the error kind, and a hint for the
+//! causes people actually hit.
+
+use std::io;
+
+use crate::error::{op, ErrorKind};
+
+pub(crate) fn error_kind(operation: &str, err: &io::Error) -> Option<ErrorKind> {
+    Some(match err.raw_os_error()? {
+        libc::EINVAL if operation == op::CREATE => ErrorKind::Incompatible,
+        // The kernel answers EACCES to IPv6 address changes on an interface without IPv6.
+        libc::EACCES if operation.contains("IPv6") => ErrorKind::Unsupported,
+        libc::EPERM | libc::EACCES => ErrorKind::PermissionDenied,
+        libc::EBUSY => ErrorKind::NameInUse,
+        libc::ENODEV | libc::ENXIO | libc::ENOENT | libc::EBADFD | libc::EADDRNOTAVAIL => {
+            ErrorKind::NotFound
+        }
+        libc::ENOTTY | libc::EOPNOTSUPP | libc::EAFNOSUPPORT | libc::ENOSYS => {
+            ErrorKind::Unsupported
+        }
+        libc::EINVAL => ErrorKind::InvalidInput,
+        _ => ErrorKind::Other,
+    })
+}
+
+pub(crate) fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
+    Some(match err.raw_os_error()? {
+        libc::EACCES if operation.contains("IPv6") => {
+            "IPv6 is disabled on this device (sysctl net.ipv6.conf.<name>.disable_ipv6 = 1, \
+             or IPv6 is off system-wide), or its MTU is below 1280"
+        }
+        libc::EPERM | libc::EACCES => {
+            "needs CAP_NET_ADMIN (run as root or `setcap cap_net_admin+ep` on the binary), \
+             or a persistent device owned by this user or group"
+        }
+        libc::EBUSY if operation == op::CREATE => {
+            "the name is in use by a device that cannot be attached to (another program holds \
+             it, or all its queues are taken): choose another name or leave it empty for the \
+             kernel to pick"
+        }
+        libc::EINVAL if operation == op::CREATE => {
+            "a device of this name already exists as another kind (TUN vs TAP, packet \
+             information on/off, single vs multi-queue) or is not a TUN/TAP device: match its \
+             settings or choose another name"
+        }
+        libc::ENOENT | libc::ENODEV if operation == op::OPEN => {
+            "the TUN/TAP driver is missing: `modprobe tun`, or create the node with \
+             `mknod /dev/net/tun c 10 200`"
+        }
+        libc::ENOTTY | libc::EBADFD if operation == op::FROM_FD => {
+            "the fd is not an attached TUN/TAP queue"
+        }
+        libc::ENODEV | libc::ENXIO | libc::EBADFD => {
+            "the device no longer exists: it was deleted (for example with `ip link del`)"
+        }
+        libc::EEXIST => "the address is already assigned to this device",
+        libc::EADDRNOTAVAIL => "no such address on this device (or a multicast MAC address)",
+        libc::EAFNOSUPPORT => "IPv6 is disabled on this system (or in this network namespace)",
+        libc::EMFILE | libc::ENFILE => "too many open files: raise the fd limit (`ulimit -n`)",
+        _ => return None,
+    })
+}

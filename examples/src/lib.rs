@@ -4,6 +4,7 @@
 //! | example | what it shows |
 //! | --- | --- |
 //! | `demo` | a TUN device answering ping in userspace, proven by pinging through it |
+//! | `sync_udp` | `tun-core` alone: blocking I/O, IPv4 and IPv6 packets exchanged with UDP sockets |
 //! | `read` | the classic tokio-tun program: a TAP device, a writer task, a read loop |
 //! | `read-mq` | several queues of one device read with `tokio::select!` |
 //! | `cross_platform` | one program for every supported platform |

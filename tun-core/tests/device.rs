@@ -780,3 +780,34 @@ fn mio_poll_reports_a_waiting_packet() {
         poll.registry().deregister(&mut device).unwrap();
     });
 }
+
+/// `O_CLOEXEC` as `/proc/self/fdinfo` shows it (octal flags).
+fn is_close_on_exec(fd: &impl AsRawFd) -> bool {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+    let flags = info
+        .lines()
+        .find_map(|line| line.strip_prefix("flags:"))
+        .map(|flags| u32::from_str_radix(flags.trim(), 8).unwrap())
+        .unwrap();
+    flags & libc::O_CLOEXEC as u32 != 0
+}
+
+#[test]
+fn close_on_exec_by_default_and_on_request() {
+    in_netns(|| {
+        let default = Device::builder().build().unwrap().remove(0);
+        assert!(is_close_on_exec(&default));
+        let inherited = Device::builder()
+            .close_on_exec(false)
+            .build()
+            .unwrap()
+            .remove(0);
+        assert!(!is_close_on_exec(&inherited));
+    });
+}
+
+#[test]
+fn devices_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Device>();
+}

@@ -9,3 +9,4 @@
 //! | `read-mq` | several queues of one device read with `tokio::select!` |
 //! | `cross_platform` | one program for every supported platform |
 //! | `async_std_read`, `async_std_read_mq`, `smol_read` | the same on async-std and smol |
+//! | `both_runtimes` | `tun-tokio` and `tun-async-std` in one program |

@@ -16,6 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub mod packets;
+pub mod suite;
 
 /// How long any test waits for a packet or an event before it fails.
 pub const TIMEOUT: Duration = Duration::from_secs(5);

@@ -137,6 +137,21 @@ impl Device {
         self.queue.send(packet)
     }
 
+    /// Sends one packet and fails with `WriteZero` if the kernel took less than all of it. (It
+    /// never splits a packet, so this is [`send`](Self::send) with that check made explicit.)
+    #[inline]
+    pub fn send_all(&self, packet: &[u8]) -> io::Result<()> {
+        let written = self.send(packet)?;
+        check_whole(written, packet.len())
+    }
+
+    /// Sends one packet gathered from `bufs`, failing with `WriteZero` unless it was taken whole.
+    #[inline]
+    pub fn send_vectored_all(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
+        let written = self.send_vectored(bufs)?;
+        check_whole(written, bufs.iter().map(|buf| buf.len()).sum())
+    }
+
     /// Receives one packet scattered over `bufs`.
     #[inline]
     pub fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
@@ -339,6 +354,17 @@ impl Device {
         self.interface
             .addresses()
             .map_err(self.fail("list addresses"))
+    }
+}
+
+fn check_whole(written: usize, len: usize) -> io::Result<()> {
+    if written == len {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("the device took {written} of {len} bytes of the packet"),
+        ))
     }
 }
 

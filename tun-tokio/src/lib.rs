@@ -31,8 +31,12 @@
 //! A packet device is a datagram device: one `recv` returns one packet, one `send` writes one
 //! packet, and the `AsyncRead`/`AsyncWrite` implementations keep exactly those boundaries.
 
+#![forbid(unsafe_code)]
 // Library code never panics on input or kernel answers (tests may).
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -166,34 +170,52 @@ impl Tun {
     /// Sends one packet, failing if the kernel took less than all of it (it never splits a
     /// packet, so this is [`send`](Self::send) with the check done). Cancel safe.
     pub async fn send_all(&self, packet: &[u8]) -> io::Result<()> {
-        let n = self.send(packet).await?;
-        check_whole(n, packet.len())
+        self.io
+            .async_io(SEND, |device| device.send_all(packet))
+            .await
     }
 
     /// Sends one packet gathered from `bufs`, failing if it was not taken whole. Cancel safe.
     pub async fn send_vectored_all(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
-        let n = self.send_vectored(bufs).await?;
-        check_whole(n, bufs.iter().map(|buf| buf.len()).sum())
+        self.io
+            .async_io(SEND, |device| device.send_vectored_all(bufs))
+            .await
     }
 
     /// Receives one packet if one is waiting, `WouldBlock` otherwise.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(RECV, |device| device.recv(buf))
+        self.try_io(Interest::READABLE, |device| device.recv(buf))
     }
 
     /// Receives one packet into `bufs` if one is waiting, `WouldBlock` otherwise.
     pub fn try_recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.try_io(RECV, |device| device.recv_vectored(bufs))
+        self.try_io(Interest::READABLE, |device| device.recv_vectored(bufs))
     }
 
     /// Sends one packet if the device is writable, `WouldBlock` otherwise.
     pub fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
-        self.io.try_io(SEND, |device| device.send(packet))
+        self.try_io(Interest::WRITABLE, |device| device.send(packet))
     }
 
     /// Sends one packet gathered from `bufs` if the device is writable, `WouldBlock` otherwise.
     pub fn try_send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.try_io(SEND, |device| device.send_vectored(bufs))
+        self.try_io(Interest::WRITABLE, |device| device.send_vectored(bufs))
+    }
+
+    /// `AsyncFd::try_io` checks the readiness of a single interest (a combined one never
+    /// matches), so try the direction first and then the error readiness, which is all a deleted
+    /// device reports.
+    fn try_io<R>(
+        &self,
+        direction: Interest,
+        mut io: impl FnMut(&Device) -> io::Result<R>,
+    ) -> io::Result<R> {
+        match self.io.try_io(direction, &mut io) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.io.try_io(Interest::ERROR, io)
+            }
+            result => result,
+        }
     }
 
     /// Waits until a packet may be waiting (or the device failed). Follow with
@@ -253,17 +275,6 @@ impl Tun {
                 Err(_would_block) => continue,
             }
         }
-    }
-}
-
-fn check_whole(written: usize, len: usize) -> io::Result<()> {
-    if written == len {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::WriteZero,
-            format!("the device took {written} of {len} bytes of the packet"),
-        ))
     }
 }
 

@@ -1,0 +1,62 @@
+//! The `read` example on smol: a TAP device with the packet information header, a writer task
+//! that writes a packet every second, and a read loop that prints every packet the kernel sends
+//! to the device. The `Tun` is `tun_async_std::Tun`: it runs on async-io, as smol does.
+//!
+//! Run it as root (creating a device needs CAP_NET_ADMIN):
+//! `sudo -E $(which cargo) run --example smol_read`, then `ping 10.0.0.2` in another shell
+//! (the device has 10.0.0.1/24, so the kernel sends ARP requests for 10.0.0.2 to it).
+//!
+//! With `TUN_EXAMPLE_PACKETS=N` it exits after reading N packets.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tun_async_std::Tun;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    smol::block_on(async {
+        let tun = Arc::new(
+            Tun::builder()
+                .name("") // empty: the kernel picks the name
+                .tap() // TAP instead of TUN (the default)
+                .packet_info() // keep the packet information header (clears IFF_NO_PI)
+                .ipv4(Ipv4Addr::new(10, 0, 0, 1), 24)
+                .up() // bring the link up
+                .build()? // Result<Vec<Tun>>: one Tun per queue
+                .pop()
+                .ok_or("the build returned no queue")?,
+        );
+        println!("tun created, name: {}, fd: {}", tun.name(), tun.as_raw_fd());
+        println!("try `ping 10.0.0.2` (the device is 10.0.0.1/24)");
+
+        // The writer shares the device through the Arc. Every write is one packet. Dropping the
+        // task would cancel it: detach it to let it run.
+        let writer = Arc::clone(&tun);
+        smol::spawn(async move {
+            loop {
+                if let Err(err) = writer.send_all(b"data to be written").await {
+                    eprintln!("write failed: {err}");
+                    return;
+                }
+                smol::Timer::after(Duration::from_secs(1)).await;
+            }
+        })
+        .detach();
+
+        let mut buf = [0u8; 1024];
+        for _ in 0..packet_limit() {
+            let n = tun.recv(&mut buf).await?;
+            println!("reading {} bytes: {:?}", n, &buf[..n]);
+        }
+        Ok(())
+    })
+}
+
+/// `TUN_EXAMPLE_PACKETS`, or no limit.
+fn packet_limit() -> usize {
+    std::env::var("TUN_EXAMPLE_PACKETS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX)
+}

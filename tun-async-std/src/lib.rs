@@ -1,0 +1,386 @@
+//! # tun-async-std
+//!
+//! Async TUN/TAP devices for [async-std](https://docs.rs/async-std),
+//! [smol](https://docs.rs/smol) and anything else built on
+//! [async-io](https://docs.rs/async-io): a [`tun_core::Device`] registered with async-io's reactor
+//! through [`Async`]. Everything about devices (creating, configuring, the system calls) lives in
+//! `tun-core`; this crate only tries an operation, and waits for readiness when it would block.
+//! No operation goes through a blocking thread pool.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use tun_async_std::Tun;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let tun = Arc::new(
+//!     Tun::builder()
+//!         .name("")            // empty: the kernel picks the name
+//!         .tap()               // TAP instead of TUN (the default)
+//!         .packet_info()       // keep the packet information header (clears IFF_NO_PI)
+//!         .up()                // bring the link up
+//!         .build()?            // Result<Vec<Tun>>: one Tun per queue
+//!         .pop()
+//!         .unwrap(),
+//! );
+//! println!("tun created, name: {}, fd: {}", tun.name(), tun.as_raw_fd());
+//! let writer = tun.clone();
+//! async_std::task::spawn(async move { writer.send_all(b"data to be written").await });
+//! let mut buf = [0u8; 1024];
+//! let n = tun.recv(&mut buf).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A packet device is a datagram device: one `recv` returns one packet, one `send` writes one
+//! packet, and the `AsyncRead`/`AsyncWrite` implementations keep exactly those boundaries.
+//!
+//! ## A deleted device
+//! When the device is deleted under an open queue (`ip link del`), the kernel reports only an
+//! error event (`EPOLLERR`) and every read fails (`EBADFD`). async-io's poller counts an error
+//! event as both readable and writable, so a pending `recv` (or `poll_recv`, or `send`) wakes,
+//! retries, and returns that error.
+//!
+//! ## No runtime needed to build
+//! async-io's reactor is global and starts its own thread on first use, so [`Tun::builder`]'s
+//! `build()` works in any thread, inside or outside an executor, and the `Tun` may then be used
+//! from any async-io based executor.
+#![forbid(unsafe_code)]
+// Library code never panics on input or kernel answers (tests may).
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use async_io::Async;
+use futures_io::{AsyncRead, AsyncWrite};
+
+pub use tun_core::{
+    Builder, Device, Error, ErrorKind, FromDevice, InterfaceAddress, Layer, Result,
+};
+
+/// A TUN/TAP device queue for async-std, smol and other async-io based executors.
+///
+/// `Send + Sync`: share it between a reader and a writer task with `Arc<Tun>`. Every operation
+/// takes `&self`. The device's settings (MTU, addresses, link state, ...) are on
+/// [`device()`](Self::device), which uses the same fd and control socket.
+pub struct Tun {
+    io: Async<Device>,
+}
+
+impl fmt::Debug for Tun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Tun").field(self.io.get_ref()).finish()
+    }
+}
+
+impl FromDevice for Tun {
+    /// Switches the device to non-blocking mode and registers it with async-io's reactor.
+    fn from_device(device: Device) -> Result<Tun> {
+        device.set_nonblocking(true)?;
+        let name = device.name().to_owned();
+        // The first registration in a process starts async-io's reactor, which panics instead of
+        // returning an error if it cannot create its epoll instance or its thread (no fds or
+        // threads left). A build must fail with an error, not a panic: catch it. The device is
+        // dropped (closed) by the unwinding, which keeps the build all or nothing; nothing else
+        // is shared with the panicking code.
+        let registered = panic::catch_unwind(AssertUnwindSafe(|| Async::new_nonblocking(device)));
+        match registered {
+            Ok(Ok(io)) => Ok(Tun { io }),
+            Ok(Err(err)) => Err(Error::new("register with async-io", &name, err)),
+            Err(panic) => Err(Error::new(
+                "register with async-io",
+                &name,
+                io::Error::other(format!(
+                    "async-io's reactor failed to start: {}",
+                    panic_message(panic.as_ref())
+                )),
+            )),
+        }
+    }
+
+    fn device(&self) -> &Device {
+        self.io.get_ref()
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown panic")
+}
+
+impl Tun {
+    /// The device builder (the one of `tun-core`), whose `build()` returns one `Tun` per queue.
+    /// It may be called in any thread: async-io's reactor is global.
+    pub fn builder() -> Builder<Tun> {
+        Builder::new()
+    }
+
+    /// Wraps a device, for example one adopted with [`Device::from_fd`].
+    pub fn new(device: Device) -> Result<Tun> {
+        Tun::from_device(device)
+    }
+
+    /// The device, for its settings: `tun.device().set_mtu(1400)`, `tun.device().addresses()`.
+    /// Its blocking I/O methods would return `WouldBlock` here: use the async ones of `Tun`.
+    pub fn device(&self) -> &Device {
+        self.io.get_ref()
+    }
+
+    /// Deregisters from async-io and returns the device (still in non-blocking mode).
+    ///
+    /// Fails only if the reactor refuses to deregister the fd; the device is then closed (async-io
+    /// does not give it back).
+    pub fn into_device(self) -> Result<Device> {
+        let name = self.name().to_owned();
+        self.io
+            .into_inner()
+            .map_err(|err| Error::new("deregister from async-io", &name, err))
+    }
+
+    /// The interface name.
+    pub fn name(&self) -> &str {
+        self.io.get_ref().name()
+    }
+
+    /// The queue's fd (also available through `AsRawFd`/`AsFd`).
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+
+    /// Receives one packet. See [`Device::recv`] for buffers shorter than the packet.
+    ///
+    /// Cancel safe: a packet is taken from the kernel only in the poll that returns it.
+    /// If the device is deleted, returns the error instead of waiting forever.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.read_with(|device| device.recv(buf)).await
+    }
+
+    /// Receives one packet scattered over `bufs`. Cancel safe, like [`recv`](Self::recv).
+    pub async fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.read_with(|device| device.recv_vectored(bufs)).await
+    }
+
+    /// Sends one packet and returns its length.
+    ///
+    /// Cancel safe: a packet is either written whole by the poll that returns, or not at all.
+    pub async fn send(&self, packet: &[u8]) -> io::Result<usize> {
+        self.io.write_with(|device| device.send(packet)).await
+    }
+
+    /// Sends one packet gathered from `bufs`. Cancel safe, like [`send`](Self::send).
+    pub async fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io
+            .write_with(|device| device.send_vectored(bufs))
+            .await
+    }
+
+    /// Sends one packet, failing if the kernel took less than all of it (it never splits a
+    /// packet, so this is [`send`](Self::send) with the check done). Cancel safe.
+    pub async fn send_all(&self, packet: &[u8]) -> io::Result<()> {
+        self.io.write_with(|device| device.send_all(packet)).await
+    }
+
+    /// Sends one packet gathered from `bufs`, failing if it was not taken whole. Cancel safe.
+    pub async fn send_vectored_all(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
+        self.io
+            .write_with(|device| device.send_vectored_all(bufs))
+            .await
+    }
+
+    /// Receives one packet if one is waiting, `WouldBlock` otherwise.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.get_ref().recv(buf)
+    }
+
+    /// Receives one packet into `bufs` if one is waiting, `WouldBlock` otherwise.
+    pub fn try_recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.get_ref().recv_vectored(bufs)
+    }
+
+    /// Sends one packet if the device is writable, `WouldBlock` otherwise.
+    pub fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
+        self.io.get_ref().send(packet)
+    }
+
+    /// Sends one packet gathered from `bufs` if the device is writable, `WouldBlock` otherwise.
+    pub fn try_send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io.get_ref().send_vectored(bufs)
+    }
+
+    /// Waits until a packet may be waiting (or the device failed). Follow with
+    /// [`try_recv`](Self::try_recv), which may still return `WouldBlock`. Cancel safe.
+    ///
+    /// This waits for the next readiness event from the reactor; prefer
+    /// [`recv`](Self::recv), which first tries to read.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await
+    }
+
+    /// Waits until the device may be written. Follow with [`try_send`](Self::try_send). Cancel
+    /// safe.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await
+    }
+
+    /// Polls for one packet into `buf` (the base of `AsyncRead`). Tries to read first and
+    /// registers for readiness only when no packet is waiting.
+    ///
+    /// Only the task of the latest call is woken. Like [`recv`](Self::recv), this wakes with the
+    /// error when the device is deleted.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        poll_io(&self.io, cx, Async::poll_readable, |device| {
+            device.recv(buf)
+        })
+    }
+
+    /// Polls to send one packet (the base of `AsyncWrite`). Only the task of the latest call is
+    /// woken.
+    pub fn poll_send(&self, cx: &mut Context<'_>, packet: &[u8]) -> Poll<io::Result<usize>> {
+        poll_io(&self.io, cx, Async::poll_writable, |device| {
+            device.send(packet)
+        })
+    }
+
+    /// Polls to send one packet gathered from `bufs`.
+    pub fn poll_send_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(&self.io, cx, Async::poll_writable, |device| {
+            device.send_vectored(bufs)
+        })
+    }
+}
+
+/// The poll-style `read_with`/`write_with`: tries `op` first, and only when it would block waits
+/// for the next event of the direction (`poll_ready`) before trying again.
+fn poll_io<R>(
+    io: &Async<Device>,
+    cx: &mut Context<'_>,
+    poll_ready: fn(&Async<Device>, &mut Context<'_>) -> Poll<io::Result<()>>,
+    mut op: impl FnMut(&Device) -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    loop {
+        match op(io.get_ref()) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+            result => return Poll::Ready(result),
+        }
+        ready!(poll_ready(io, cx))?;
+    }
+}
+
+impl AsFd for Tun {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for Tun {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+/// One `read` returns exactly one packet (truncated to the buffer, see [`Device::recv`]).
+impl AsyncRead for &Tun {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_recv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(&self.io, cx, Async::poll_readable, |device| {
+            device.recv_vectored(bufs)
+        })
+    }
+}
+
+/// One `write` sends exactly one packet; flush and close do nothing.
+impl AsyncWrite for &Tun {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, packet)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The same as for `&Tun`: one `read` returns exactly one packet.
+impl AsyncRead for Tun {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_read_vectored(cx, bufs)
+    }
+}
+
+/// The same as for `&Tun`: one `write` sends exactly one packet; flush and close do nothing.
+impl AsyncWrite for Tun {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        packet: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write(cx, packet)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

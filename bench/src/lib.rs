@@ -1,0 +1,63 @@
+//! Shared bits of the relay binaries: the command-line contract and SIGTERM.
+//!
+//! Every `relay-<variant>` binary is called as `relay-<variant> TUN_A TUN_B`:
+//! it creates two TUN devices (IFF_NO_PI) with those names and copies packets
+//! A -> B and B -> A until it gets SIGTERM, then exits with status 0.
+
+use std::process::exit;
+
+/// Size of the one buffer each direction allocates at start-up: larger than
+/// any packet a TUN device without offloads hands out (MTU is at most 65535).
+pub const BUF_LEN: usize = 65536;
+
+/// Parses `TUN_A TUN_B` from the command line (exits with status 2 otherwise)
+/// and installs the SIGTERM handler.
+pub fn start() -> (String, String) {
+    let mut args = std::env::args();
+    let prog = args.next().unwrap_or_else(|| "relay".into());
+    let (a, b) = match (args.next(), args.next(), args.next()) {
+        (Some(a), Some(b), None) => (a, b),
+        _ => {
+            eprintln!("usage: {prog} TUN_A TUN_B");
+            exit(2);
+        }
+    };
+    exit_zero_on_sigterm();
+    (a, b)
+}
+
+extern "C" fn on_sigterm(_: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe; nothing needs flushing.
+    unsafe { libc::_exit(0) }
+}
+
+/// SIGTERM ends the process at once with status 0, whatever runtime it uses,
+/// so no variant pays for shutdown plumbing on its data path.
+pub fn exit_zero_on_sigterm() {
+    // SAFETY: installs a handler that only calls _exit.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut sa.sa_mask);
+        if libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut()) != 0 {
+            panic!("sigaction: {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
+/// Reports a fatal error the same way in every variant and exits 1.
+pub fn die(what: &str, err: impl std::fmt::Display) -> ! {
+    eprintln!("relay: {what}: {err}");
+    exit(1);
+}
+
+/// What to do with an error from writing one packet: writes into a device
+/// that is down (while the script moves it into its namespace) fail with EIO
+/// and the packet is simply dropped, as the kernel would; anything else is
+/// fatal.
+pub fn write_error_is_transient(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EIO) | Some(libc::ENOBUFS) | Some(libc::EAGAIN) | Some(libc::EINVAL)
+    )
+}

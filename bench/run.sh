@@ -31,6 +31,7 @@ ALL_VARIANTS=(raw core tokio-ct tokio-mt async-std tokio-tun tun-rs)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 DOCS=${DOCS-$ROOT/docs/performance.md}
+PERF=${PERF:-}
 if (($# > 0)); then VARIANTS=("$@"); else VARIANTS=("${ALL_VARIANTS[@]}"); fi
 
 [[ $(id -u) == 0 ]] || { echo "run.sh: needs root (network namespaces, TUN)" >&2; exit 1; }
@@ -222,7 +223,13 @@ run_flood() {
     FLOOD_PID=$!
     sleep 1
     read -r t0 c0 p0 < <(sample)
-    sleep "$FLOOD_SECS"
+    if [[ -n $PERF ]]; then
+        # Profile mode: sample the relay's stacks over the flood window (perf adds overhead,
+        # so the figures of a profiled run are for orientation only).
+        perf record -q -F 999 -g -p "$RELAY_PID" -o "$PERF/$v-round$r.data" -- sleep "$FLOOD_SECS" 2>/dev/null
+    else
+        sleep "$FLOOD_SECS"
+    fi
     read -r t1 c1 p1 < <(sample)
     wait "$FLOOD_PID" || { echo "run.sh: flood generator failed" >&2; exit 1; }
     FLOOD_PID=

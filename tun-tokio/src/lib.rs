@@ -143,13 +143,12 @@ impl Tun {
     /// Cancel safe: a packet is taken from the kernel only in the poll that returns it.
     /// If the device is deleted, returns the error instead of waiting forever.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.async_io(RECV, |device| device.recv(buf)).await
+        self.io_first(RECV, |device| device.recv(buf)).await
     }
 
     /// Receives one packet scattered over `bufs`. Cancel safe, like [`recv`](Self::recv).
     pub async fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io
-            .async_io(RECV, |device| device.recv_vectored(bufs))
+        self.io_first(RECV, |device| device.recv_vectored(bufs))
             .await
     }
 
@@ -157,28 +156,24 @@ impl Tun {
     ///
     /// Cancel safe: a packet is either written whole by the poll that returns, or not at all.
     pub async fn send(&self, packet: &[u8]) -> io::Result<usize> {
-        self.io.async_io(SEND, |device| device.send(packet)).await
+        self.io_first(SEND, |device| device.send(packet)).await
     }
 
     /// Sends one packet gathered from `bufs`. Cancel safe, like [`send`](Self::send).
     pub async fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io
-            .async_io(SEND, |device| device.send_vectored(bufs))
+        self.io_first(SEND, |device| device.send_vectored(bufs))
             .await
     }
 
     /// Sends one packet, failing if the kernel took less than all of it (it never splits a
     /// packet, so this is [`send`](Self::send) with the check done). Cancel safe.
     pub async fn send_all(&self, packet: &[u8]) -> io::Result<()> {
-        self.io
-            .async_io(SEND, |device| device.send_all(packet))
-            .await
+        self.io_first(SEND, |device| device.send_all(packet)).await
     }
 
     /// Sends one packet gathered from `bufs`, failing if it was not taken whole. Cancel safe.
     pub async fn send_vectored_all(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
-        self.io
-            .async_io(SEND, |device| device.send_vectored_all(bufs))
+        self.io_first(SEND, |device| device.send_vectored_all(bufs))
             .await
     }
 
@@ -200,6 +195,25 @@ impl Tun {
     /// Sends one packet gathered from `bufs` if the device is writable, `WouldBlock` otherwise.
     pub fn try_send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.try_io(Interest::WRITABLE, |device| device.send_vectored(bufs))
+    }
+
+    /// Runs `io` at once and waits for readiness only when it would block. A packet that arrived
+    /// since the last `WouldBlock` is then taken without a round trip through the reactor (which
+    /// would only learn of it at its next `epoll_wait`). The direct call bypasses tokio's
+    /// cooperative budget, so the budget is spent here: a task that always finds a packet waiting
+    /// still yields to the others now and then.
+    async fn io_first<R>(
+        &self,
+        interest: Interest,
+        mut io: impl FnMut(&Device) -> io::Result<R>,
+    ) -> io::Result<R> {
+        tokio::task::coop::consume_budget().await;
+        match io(self.io.get_ref()) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.io.async_io(interest, io).await
+            }
+            result => result,
+        }
     }
 
     /// `AsyncFd::try_io` checks the readiness of a single interest (a combined one never

@@ -304,89 +304,56 @@ impl AsRawFd for Tun {
     }
 }
 
-/// One `read` returns exactly one packet.
-impl AsyncRead for &Tun {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.poll_recv(cx, buf)
-    }
+/// `AsyncRead` and `AsyncWrite` for `Tun` and `&Tun`, written once: every method forwards to
+/// the `poll_*` method of `Tun`, so both keep the packet boundaries (one read returns exactly
+/// one packet, one write sends exactly one packet; flush and shutdown do nothing).
+macro_rules! packet_io {
+    ($($tun:ty),*) => {$(
+        /// One `read` returns exactly one packet.
+        impl AsyncRead for $tun {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.poll_recv(cx, buf)
+            }
+        }
+
+        /// One `write` sends exactly one packet; flush and shutdown do nothing.
+        impl AsyncWrite for $tun {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                packet: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_send(cx, packet)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_send_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+        }
+    )*};
 }
 
-/// One `write` sends exactly one packet; flush and shutdown do nothing.
-impl AsyncWrite for &Tun {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        packet: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send(cx, packet)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// One `read` returns exactly one packet.
-impl AsyncRead for Tun {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.poll_recv(cx, buf)
-    }
-}
-
-/// One `write` sends exactly one packet; flush and shutdown do nothing.
-impl AsyncWrite for Tun {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        packet: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send(cx, packet)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
+packet_io!(Tun, &Tun);
 
 /// The README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

@@ -35,7 +35,10 @@ fn send(dst: SocketAddrV4, secs: f64) -> io::Result<()> {
     sock.connect(dst)?;
     let fd = sock.as_raw_fd();
     let payload = [0x5au8; PAYLOAD];
-    let mut iov = libc::iovec { iov_base: payload.as_ptr() as *mut _, iov_len: PAYLOAD };
+    let mut iov = libc::iovec {
+        iov_base: payload.as_ptr() as *mut _,
+        iov_len: PAYLOAD,
+    };
     // SAFETY: mmsghdr is plain data; all-zero is a valid (empty) value.
     let mut msgs: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
     for m in &mut msgs {
@@ -50,7 +53,10 @@ fn send(dst: SocketAddrV4, secs: f64) -> io::Result<()> {
         if r < 0 {
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
-                Some(libc::ENOBUFS) | Some(libc::EAGAIN) | Some(libc::EINTR) | Some(libc::ECONNREFUSED) => errors += 1,
+                Some(libc::ENOBUFS)
+                | Some(libc::EAGAIN)
+                | Some(libc::EINTR)
+                | Some(libc::ECONNREFUSED) => errors += 1,
                 _ => return Err(e),
             }
         } else {
@@ -81,7 +87,12 @@ fn sink(addr: SocketAddrV4) -> io::Result<()> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let r = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let r = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["send", dst, secs] => send(parse_v4(dst), secs.parse().unwrap_or_else(|_| usage())),
         ["sink", addr] => sink(parse_v4(addr)),
         _ => usage(),

@@ -17,7 +17,10 @@ async fn pump(from: Arc<Tun>, to: Arc<Tun>) {
 }
 
 fn open(name: &str) -> Arc<Tun> {
-    let mut v = Tun::builder().name(name).build().unwrap_or_else(|e| die("open", e));
+    let mut v = Tun::builder()
+        .name(name)
+        .build()
+        .unwrap_or_else(|e| die("open", e));
     Arc::new(v.pop().unwrap_or_else(|| die("open", "no queue")))
 }
 

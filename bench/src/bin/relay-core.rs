@@ -21,7 +21,10 @@ fn pump(from: &Device, to: &Device) -> ! {
 }
 
 fn open(name: &str) -> Device {
-    let mut v = Device::builder().name(name).build().unwrap_or_else(|e| die("open", e));
+    let mut v = Device::builder()
+        .name(name)
+        .build()
+        .unwrap_or_else(|e| die("open", e));
     v.pop().unwrap_or_else(|| die("open", "no queue"))
 }
 

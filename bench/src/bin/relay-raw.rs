@@ -27,7 +27,11 @@ fn open_tun(name: &str) -> io::Result<File> {
             return Err(io::Error::last_os_error());
         }
         let file = File::from_raw_fd(fd);
-        let mut req = IfReq { name: [0; libc::IFNAMSIZ], flags: (libc::IFF_TUN | libc::IFF_NO_PI) as _, _pad: [0; 22] };
+        let mut req = IfReq {
+            name: [0; libc::IFNAMSIZ],
+            flags: (libc::IFF_TUN | libc::IFF_NO_PI) as _,
+            _pad: [0; 22],
+        };
         req.name[..name.len()].copy_from_slice(name.as_bytes());
         if libc::ioctl(fd, TUNSETIFF as _, &mut req) < 0 {
             return Err(io::Error::last_os_error());

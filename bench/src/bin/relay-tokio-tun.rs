@@ -17,13 +17,19 @@ async fn pump(from: Arc<Tun>, to: Arc<Tun>) {
 }
 
 fn open(name: &str) -> Arc<Tun> {
-    let mut v = Tun::builder().name(name).build().unwrap_or_else(|e| die("open", e));
+    let mut v = Tun::builder()
+        .name(name)
+        .build()
+        .unwrap_or_else(|e| die("open", e));
     Arc::new(v.pop().unwrap_or_else(|| die("open", "no queue")))
 }
 
 fn main() {
     let (a, b) = start();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap_or_else(|e| die("runtime", e));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap_or_else(|e| die("runtime", e));
     rt.block_on(async {
         let (a, b) = (open(&a), open(&b));
         let t = tokio::spawn(pump(a.clone(), b.clone()));

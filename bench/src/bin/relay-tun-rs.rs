@@ -2,8 +2,8 @@
 //! per direction.
 
 use std::sync::Arc;
-use tun_rs::{AsyncDevice, DeviceBuilder};
 use tun_relay_bench::{die, start, write_error_is_transient, BUF_LEN};
+use tun_rs::{AsyncDevice, DeviceBuilder};
 
 async fn pump(from: Arc<AsyncDevice>, to: Arc<AsyncDevice>) {
     let mut buf = vec![0u8; BUF_LEN];
@@ -30,7 +30,10 @@ fn open(name: &str) -> Arc<AsyncDevice> {
 
 fn main() {
     let (a, b) = start();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap_or_else(|e| die("runtime", e));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap_or_else(|e| die("runtime", e));
     rt.block_on(async {
         let (a, b) = (open(&a), open(&b));
         let t = tokio::spawn(pump(a.clone(), b.clone()));

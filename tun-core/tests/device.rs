@@ -811,3 +811,42 @@ fn devices_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Device>();
 }
+
+/// The interface calls go through sockets made in the device's namespace, so a thread that lives
+/// in another namespace (where the name means nothing) still configures the right device.
+#[test]
+fn settings_work_from_a_thread_in_another_namespace() {
+    in_netns(|| {
+        let device = Device::builder()
+            .name("home0")
+            .ipv4(v4(10, 12, 0, 1), 24)
+            .ipv6(v6("fd00:12::1"), 64)
+            .up()
+            .build()
+            .unwrap()
+            .remove(0);
+        let device = std::thread::spawn(move || {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            assert!(!links().contains(&"home0".to_owned()), "not a different namespace");
+            device.set_mtu(1300).unwrap();
+            assert_eq!(device.mtu().unwrap(), 1300);
+            device.set_txqueuelen(99).unwrap();
+            assert!(device.is_up().unwrap());
+            let addresses = device.addresses().unwrap();
+            assert!(
+                addresses.iter().any(|a| a.ip == IpAddr::V4(v4(10, 12, 0, 1))),
+                "{addresses:?}"
+            );
+            device.add_ipv6(v6("fd00:13::1"), 64).unwrap();
+            assert_eq!(device.owner().unwrap(), None);
+            device
+        })
+        .join()
+        .unwrap();
+        // Back home, `ip` sees what the other thread did.
+        let link = ip(&["link", "show", "home0"]);
+        assert!(link.contains("mtu 1300") && link.contains("qlen 99"), "{link}");
+        assert!(ip(&["addr", "show", "home0"]).contains("fd00:13::1/64"));
+        assert_eq!(device.name(), "home0");
+    });
+}

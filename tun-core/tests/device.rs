@@ -827,14 +827,19 @@ fn settings_work_from_a_thread_in_another_namespace() {
             .remove(0);
         let device = std::thread::spawn(move || {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            assert!(!links().contains(&"home0".to_owned()), "not a different namespace");
+            assert!(
+                !links().contains(&"home0".to_owned()),
+                "not a different namespace"
+            );
             device.set_mtu(1300).unwrap();
             assert_eq!(device.mtu().unwrap(), 1300);
             device.set_txqueuelen(99).unwrap();
             assert!(device.is_up().unwrap());
             let addresses = device.addresses().unwrap();
             assert!(
-                addresses.iter().any(|a| a.ip == IpAddr::V4(v4(10, 12, 0, 1))),
+                addresses
+                    .iter()
+                    .any(|a| a.ip == IpAddr::V4(v4(10, 12, 0, 1))),
                 "{addresses:?}"
             );
             device.add_ipv6(v6("fd00:13::1"), 64).unwrap();
@@ -845,7 +850,10 @@ fn settings_work_from_a_thread_in_another_namespace() {
         .unwrap();
         // Back home, `ip` sees what the other thread did.
         let link = ip(&["link", "show", "home0"]);
-        assert!(link.contains("mtu 1300") && link.contains("qlen 99"), "{link}");
+        assert!(
+            link.contains("mtu 1300") && link.contains("qlen 99"),
+            "{link}"
+        );
         assert!(ip(&["addr", "show", "home0"]).contains("fd00:13::1/64"));
         assert_eq!(device.name(), "home0");
     });

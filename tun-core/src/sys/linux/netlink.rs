@@ -133,37 +133,8 @@ impl Netlink {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = (&self.socket).read(&mut buf)?;
-            let mut datagram = buf.get(..n).ok_or_else(|| invalid("datagram size"))?;
-            let mut finished = false;
-            while !datagram.is_empty() {
-                let msg_len = u32_at(datagram, 0).ok_or_else(|| invalid("header"))? as usize;
-                let msg_kind = u16_at(datagram, 4).ok_or_else(|| invalid("header"))?;
-                let msg_flags = u16_at(datagram, 6).ok_or_else(|| invalid("header"))?;
-                let msg_seq = u32_at(datagram, 8).ok_or_else(|| invalid("header"))?;
-                let payload = datagram
-                    .get(NLMSG_HDRLEN..msg_len)
-                    .ok_or_else(|| invalid("message length"))?;
-                datagram = datagram.get(align4(msg_len)..).unwrap_or(&[]);
-                if msg_seq != seq {
-                    continue; // left over from an earlier, abandoned query
-                }
-                match msg_kind {
-                    NLMSG_DONE => finished = true,
-                    NLMSG_ERROR => {
-                        let code = u32_at(payload, 0).ok_or_else(|| invalid("error code"))? as i32;
-                        if code != 0 {
-                            return Err(io::Error::from_raw_os_error(code.saturating_neg()));
-                        }
-                        finished = true;
-                    }
-                    _ => {
-                        answers.push(payload.to_vec());
-                        if msg_flags & NLM_F_MULTI == 0 {
-                            finished = true;
-                        }
-                    }
-                }
-            }
+            let datagram = buf.get(..n).ok_or_else(|| invalid("datagram size"))?;
+            let finished = parse_datagram(datagram, seq, &mut answers)?;
             if finished {
                 return Ok(answers);
             }
@@ -176,37 +147,8 @@ impl Netlink {
         let body = [0u8; 8];
         let mut addresses = Vec::new();
         for answer in self.query(RTM_GETADDR, NLM_F_DUMP, &body)? {
-            let family = answer
-                .first()
-                .copied()
-                .ok_or_else(|| invalid("ifaddrmsg"))?;
-            let prefix_len = answer.get(1).copied().ok_or_else(|| invalid("ifaddrmsg"))?;
-            if u32_at(&answer, 4).ok_or_else(|| invalid("ifaddrmsg"))? != index {
-                continue;
-            }
-            let (mut local, mut address) = (None, None);
-            for attribute in attributes(answer.get(8..).unwrap_or(&[])) {
-                let (kind, payload) = attribute?;
-                let ip = match (i32::from(family), payload.len()) {
-                    (libc::AF_INET, 4) => {
-                        let octets: [u8; 4] = payload.try_into().map_err(|_| invalid("IPv4"))?;
-                        IpAddr::V4(Ipv4Addr::from(octets))
-                    }
-                    (libc::AF_INET6, 16) => {
-                        let octets: [u8; 16] = payload.try_into().map_err(|_| invalid("IPv6"))?;
-                        IpAddr::V6(Ipv6Addr::from(octets))
-                    }
-                    _ => continue,
-                };
-                match kind {
-                    IFA_LOCAL => local = Some(ip),
-                    IFA_ADDRESS => address = Some(ip),
-                    _ => {}
-                }
-            }
-            // On point-to-point links IFA_ADDRESS is the peer; IFA_LOCAL is ours when present.
-            if let Some(ip) = local.or(address) {
-                addresses.push(InterfaceAddress { ip, prefix_len });
+            if let Some(address) = parse_address(&answer, index)? {
+                addresses.push(address);
             }
         }
         Ok(addresses)
@@ -219,41 +161,121 @@ impl Netlink {
         if let Some(slot) = body.get_mut(4..8) {
             slot.copy_from_slice(&index.to_ne_bytes());
         }
-        // Single-queue devices report no queue count: theirs is the one queue being asked through.
-        let mut info = TunInfo {
-            queues: 1,
-            ..TunInfo::default()
+        parse_tun_info(&self.query(RTM_GETLINK, 0, &body)?)
+    }
+}
+
+/// Walks the messages of one datagram, keeping the payloads of the answers to query `seq`.
+/// Returns whether the answer is complete.
+fn parse_datagram(mut datagram: &[u8], seq: u32, answers: &mut Vec<Vec<u8>>) -> io::Result<bool> {
+    let mut finished = false;
+    while !datagram.is_empty() {
+        let msg_len = u32_at(datagram, 0).ok_or_else(|| invalid("header"))? as usize;
+        let msg_kind = u16_at(datagram, 4).ok_or_else(|| invalid("header"))?;
+        let msg_flags = u16_at(datagram, 6).ok_or_else(|| invalid("header"))?;
+        let msg_seq = u32_at(datagram, 8).ok_or_else(|| invalid("header"))?;
+        // A length below the header's own is refused here, so every step advances.
+        let payload = datagram
+            .get(NLMSG_HDRLEN..msg_len)
+            .ok_or_else(|| invalid("message length"))?;
+        datagram = datagram.get(align4(msg_len)..).unwrap_or(&[]);
+        if msg_seq != seq {
+            continue; // left over from an earlier, abandoned query
+        }
+        match msg_kind {
+            NLMSG_DONE => finished = true,
+            NLMSG_ERROR => {
+                let code = u32_at(payload, 0).ok_or_else(|| invalid("error code"))? as i32;
+                if code != 0 {
+                    return Err(io::Error::from_raw_os_error(code.saturating_neg()));
+                }
+                finished = true;
+            }
+            _ => {
+                answers.push(payload.to_vec());
+                if msg_flags & NLM_F_MULTI == 0 {
+                    finished = true;
+                }
+            }
+        }
+    }
+    Ok(finished)
+}
+
+/// The address in one `RTM_NEWADDR` answer, if it belongs to interface `index`.
+fn parse_address(answer: &[u8], index: u32) -> io::Result<Option<InterfaceAddress>> {
+    // struct ifaddrmsg: family, prefixlen, flags, scope, index (u32).
+    let family = answer
+        .first()
+        .copied()
+        .ok_or_else(|| invalid("ifaddrmsg"))?;
+    let prefix_len = answer.get(1).copied().ok_or_else(|| invalid("ifaddrmsg"))?;
+    if u32_at(answer, 4).ok_or_else(|| invalid("ifaddrmsg"))? != index {
+        return Ok(None);
+    }
+    let (mut local, mut address) = (None, None);
+    for attribute in attributes(answer.get(8..).unwrap_or(&[])) {
+        let (kind, payload) = attribute?;
+        let ip = match (i32::from(family), payload.len()) {
+            (libc::AF_INET, 4) => {
+                let octets: [u8; 4] = payload.try_into().map_err(|_| invalid("IPv4"))?;
+                IpAddr::V4(Ipv4Addr::from(octets))
+            }
+            (libc::AF_INET6, 16) => {
+                let octets: [u8; 16] = payload.try_into().map_err(|_| invalid("IPv6"))?;
+                IpAddr::V6(Ipv6Addr::from(octets))
+            }
+            _ => continue,
         };
-        for answer in self.query(RTM_GETLINK, 0, &body)? {
-            for attribute in attributes(answer.get(16..).unwrap_or(&[])) {
-                let (kind, payload) = attribute?;
-                if kind != IFLA_LINKINFO {
+        match kind {
+            IFA_LOCAL => local = Some(ip),
+            IFA_ADDRESS => address = Some(ip),
+            _ => {}
+        }
+    }
+    // On point-to-point links IFA_ADDRESS is the peer; IFA_LOCAL is ours when present.
+    Ok(local
+        .or(address)
+        .map(|ip| InterfaceAddress { ip, prefix_len }))
+}
+
+/// The tun driver's details in the `RTM_NEWLINK` answers.
+fn parse_tun_info(answers: &[Vec<u8>]) -> io::Result<TunInfo> {
+    // Single-queue devices report no queue count: theirs is the one queue being asked through.
+    let mut info = TunInfo {
+        queues: 1,
+        ..TunInfo::default()
+    };
+    for answer in answers {
+        // struct ifinfomsg is 16 bytes; the attributes follow.
+        for attribute in attributes(answer.get(16..).unwrap_or(&[])) {
+            let (kind, payload) = attribute?;
+            if kind != IFLA_LINKINFO {
+                continue;
+            }
+            for nested in attributes(payload) {
+                let (kind, payload) = nested?;
+                if kind != IFLA_INFO_DATA {
                     continue;
                 }
-                for nested in attributes(payload) {
-                    let (kind, payload) = nested?;
-                    if kind != IFLA_INFO_DATA {
-                        continue;
-                    }
-                    for tun in attributes(payload) {
-                        let (kind, payload) = tun?;
-                        let value = u32_at(payload, 0);
-                        match kind {
-                            IFLA_TUN_OWNER => info.owner = value,
-                            IFLA_TUN_GROUP => info.group = value,
-                            IFLA_TUN_PI => info.packet_info = payload.first() == Some(&1),
-                            IFLA_TUN_NUM_QUEUES => info.queues = value.unwrap_or(0),
-                            IFLA_TUN_NUM_DISABLED_QUEUES => {
-                                info.detached_queues = value.unwrap_or(0);
-                            }
-                            _ => {}
+                for tun in attributes(payload) {
+                    let (kind, payload) = tun?;
+                    let value = u32_at(payload, 0);
+                    match kind {
+                        IFLA_TUN_OWNER => info.owner = value,
+                        IFLA_TUN_GROUP => info.group = value,
+                        IFLA_TUN_PI => info.packet_info = payload.first() == Some(&1),
+                        IFLA_TUN_NUM_QUEUES => info.queues = value.unwrap_or(0),
+                        IFLA_TUN_NUM_DISABLED_QUEUES => {
+                            info.detached_queues = value.unwrap_or(0);
                         }
+                        _ => {}
                     }
                 }
             }
         }
-        Ok(info)
     }
+    Ok(info)
 }
 
 #[cfg(test)]
@@ -272,5 +294,56 @@ mod tests {
             .collect::<io::Result<_>>()
             .unwrap_or_default();
         assert_eq!(parsed, vec![(1u16, &[10u8, 0, 0, 1][..])]);
+    }
+
+    /// Arbitrary bytes from the kernel (or anyone) give answers or errors, never a panic or a
+    /// loop that does not end.
+    #[test]
+    fn arbitrary_answers_never_panic() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 96) as usize;
+            let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Make plausible headers common: small lengths and our sequence number.
+            if bytes.len() >= 12 && next() % 2 == 0 {
+                let msg_len = (next() % (len as u64 + 8)) as u32;
+                bytes[..4].copy_from_slice(&msg_len.to_ne_bytes());
+                bytes[8..12].copy_from_slice(&7u32.to_ne_bytes());
+            }
+            let mut answers = Vec::new();
+            let _ = parse_datagram(&bytes, 7, &mut answers);
+            let _ = parse_address(&bytes, 0);
+            let _ = parse_tun_info(&[bytes.clone()]);
+            let _: Vec<_> = attributes(&bytes).collect();
+        }
+    }
+
+    #[test]
+    fn a_real_shaped_address_answer_parses() {
+        // ifaddrmsg: AF_INET, /24, flags, scope, index 3; then IFA_LOCAL 10.0.0.1.
+        let mut answer = vec![libc::AF_INET as u8, 24, 0, 0];
+        answer.extend_from_slice(&3u32.to_ne_bytes());
+        answer.extend_from_slice(&8u16.to_ne_bytes());
+        answer.extend_from_slice(&IFA_LOCAL.to_ne_bytes());
+        answer.extend_from_slice(&[10, 0, 0, 1]);
+        let parsed = parse_address(&answer, 3).ok().flatten();
+        assert_eq!(
+            parsed,
+            Some(InterfaceAddress {
+                ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                prefix_len: 24
+            })
+        );
+        assert_eq!(
+            parse_address(&answer, 4).ok().flatten(),
+            None,
+            "another interface"
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::builder::{self, Builder, MAX_MTU, MIN_MTU};
-use crate::error::{Error, Result};
+use crate::error::{op, Error, Result};
 use crate::sys;
 
 /// Whether a device carries IP packets (TUN) or Ethernet frames (TAP).
@@ -334,18 +334,18 @@ impl Device {
 
     /// Adds an IPv6 address with its prefix length (0 to 128).
     pub fn add_ipv6(&self, address: Ipv6Addr, prefix_len: u8) -> Result<()> {
-        check_ipv6_prefix("add IPv6 address", self.name(), prefix_len)?;
+        check_ipv6_prefix(op::ADD_IPV6, self.name(), prefix_len)?;
         self.interface
             .add_ipv6(address, prefix_len)
-            .map_err(self.fail("add IPv6 address"))
+            .map_err(self.fail(op::ADD_IPV6))
     }
 
     /// Removes an IPv6 address.
     pub fn remove_ipv6(&self, address: Ipv6Addr, prefix_len: u8) -> Result<()> {
-        check_ipv6_prefix("remove IPv6 address", self.name(), prefix_len)?;
+        check_ipv6_prefix(op::REMOVE_IPV6, self.name(), prefix_len)?;
         self.interface
             .remove_ipv6(address, prefix_len)
-            .map_err(self.fail("remove IPv6 address"))
+            .map_err(self.fail(op::REMOVE_IPV6))
     }
 
     /// Every address of the device, IPv4 and IPv6 (link-local ones included), as the kernel

@@ -110,7 +110,7 @@ impl Error {
 
     /// Advice for the common causes of this error, if there is any.
     pub fn hint(&self) -> Option<&'static str> {
-        hint(self.operation, self.source.as_ref()?)
+        crate::sys::hint(self.operation, self.source.as_ref()?)
     }
 }
 
@@ -135,10 +135,10 @@ pub(crate) mod op {
     pub const CREATE: &str = "create or attach device (TUNSETIFF)";
     /// Adopting an fd that was opened elsewhere.
     pub const FROM_FD: &str = "adopt a TUN/TAP fd";
-}
-
-fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
-    crate::sys::hint(operation, err)
+    /// Adding an IPv6 address (the kernel answers EACCES where IPv6 is off).
+    pub const ADD_IPV6: &str = "add IPv6 address";
+    /// Removing an IPv6 address (likewise).
+    pub const REMOVE_IPV6: &str = "remove IPv6 address";
 }
 
 impl fmt::Display for Error {

@@ -28,7 +28,6 @@
 
 /// Which IPv4 setting an ioctl-style getter or setter addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // the unsupported platform never constructs it
 pub(crate) enum Ipv4Field {
     Address,
     Netmask,

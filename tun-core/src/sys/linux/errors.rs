@@ -5,11 +5,16 @@ use std::io;
 
 use crate::error::{op, ErrorKind};
 
+/// Whether `operation` changes IPv6 addresses.
+fn is_ipv6_change(operation: &str) -> bool {
+    operation == op::ADD_IPV6 || operation == op::REMOVE_IPV6
+}
+
 pub(crate) fn error_kind(operation: &str, err: &io::Error) -> Option<ErrorKind> {
     Some(match err.raw_os_error()? {
         libc::EINVAL if operation == op::CREATE => ErrorKind::Incompatible,
         // The kernel answers EACCES to IPv6 address changes on an interface without IPv6.
-        libc::EACCES if operation.contains("IPv6") => ErrorKind::Unsupported,
+        libc::EACCES if is_ipv6_change(operation) => ErrorKind::Unsupported,
         libc::EPERM | libc::EACCES => ErrorKind::PermissionDenied,
         libc::EBUSY => ErrorKind::NameInUse,
         libc::ENODEV | libc::ENXIO | libc::ENOENT | libc::EBADFD | libc::EADDRNOTAVAIL => {
@@ -25,7 +30,7 @@ pub(crate) fn error_kind(operation: &str, err: &io::Error) -> Option<ErrorKind> 
 
 pub(crate) fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
     Some(match err.raw_os_error()? {
-        libc::EACCES if operation.contains("IPv6") => {
+        libc::EACCES if is_ipv6_change(operation) => {
             "IPv6 is disabled on this device (sysctl net.ipv6.conf.<name>.disable_ipv6 = 1, \
              or IPv6 is off system-wide), or its MTU is below 1280"
         }

@@ -10,7 +10,8 @@ use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use crate::builder::{self, Builder, MAX_MTU, MIN_MTU};
+use crate::builder::Builder;
+use crate::check::{self, MIN_IPV6_MTU};
 use crate::error::{op, Error, Result};
 use crate::sys;
 
@@ -58,6 +59,11 @@ impl fmt::Display for InterfaceAddress {
 /// Made by [`Device::builder`] (one `Device` per queue) or adopted from an fd with
 /// [`Device::from_fd`]. Closing the last queue of a non-persistent device removes the device.
 ///
+/// A `Device` is bound to the interface it created or adopted (its index), not to a name: if the
+/// interface is renamed, [`name`](Self::name) and the settings follow it; if it is deleted, every
+/// getter and setter fails with [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) and never
+/// acts on another interface that has taken the name.
+///
 /// I/O is blocking unless [`set_nonblocking`](Self::set_nonblocking) (or
 /// [`Builder::nonblocking`]) says otherwise. `Read` and `Write` are implemented for `Device` and
 /// `&Device` with packet semantics: one `read` returns one packet, one `write` sends one packet.
@@ -99,7 +105,9 @@ impl Device {
         }
     }
 
-    /// The interface name, as the kernel named it (a `%d` pattern is filled in).
+    /// The interface name, as the kernel named it (a `%d` pattern is filled in), and as it is
+    /// now if it was renamed since (the last name it had, once deleted). Asks the kernel each
+    /// time (one `ioctl`).
     pub fn name(&self) -> &str {
         self.interface.name()
     }
@@ -118,6 +126,11 @@ impl Device {
         move |err| Error::new(operation, self.name(), err)
     }
 
+    /// For a setting refused by its check (`check.rs`).
+    fn invalid(&self, operation: &'static str) -> impl FnOnce(String) -> Error + '_ {
+        move |detail| Error::invalid(operation, self.name(), detail)
+    }
+
     // --- packet I/O -------------------------------------------------------------------------
 
     /// Receives one packet into `buf` and returns its length.
@@ -126,14 +139,21 @@ impl Device {
     /// kernel discards the rest (the next `recv` returns the next packet). A buffer of
     /// [`max_packet_len`](Self::max_packet_len) bytes (MTU + link header + packet information)
     /// never truncates; 65536 + 22 bytes is enough for any MTU.
+    ///
+    /// Once the device is deleted (`ip link del`), this and every other packet I/O call fail with
+    /// [`io::ErrorKind::NotFound`], so a read loop can end cleanly on it.
     #[inline]
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.queue.recv(buf)
     }
 
-    /// Sends one packet, returning its length.
+    /// Sends one packet, returning its length. An empty packet is refused (`InvalidInput`), as
+    /// by every send method.
     #[inline]
     pub fn send(&self, packet: &[u8]) -> io::Result<usize> {
+        if packet.is_empty() {
+            return Err(empty_packet());
+        }
         self.queue.send(packet)
     }
 
@@ -152,15 +172,21 @@ impl Device {
         check_whole(written, bufs.iter().map(|buf| buf.len()).sum())
     }
 
-    /// Receives one packet scattered over `bufs`.
+    /// Receives one packet scattered over `bufs` (at most 1024 of them: more are refused with
+    /// `InvalidInput` before any system call, since the kernel would fill only the first 1024).
     #[inline]
     pub fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.queue.recv_vectored(bufs)
     }
 
-    /// Sends one packet gathered from `bufs` (for example a header and a payload).
+    /// Sends one packet gathered from `bufs` (for example a header and a payload). At most 1024
+    /// buffers: more are refused with `InvalidInput` before any system call, since the kernel
+    /// would take only the first 1024 and send a truncated packet.
     #[inline]
     pub fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if bufs.iter().all(|buf| buf.is_empty()) {
+            return Err(empty_packet());
+        }
         self.queue.send_vectored(bufs)
     }
 
@@ -194,16 +220,22 @@ impl Device {
         self.interface.mtu().map_err(self.fail("get MTU"))
     }
 
-    /// Sets the MTU, from [`MIN_MTU`](crate::MIN_MTU) to [`MAX_MTU`](crate::MAX_MTU).
+    /// Sets the MTU, from [`MIN_MTU`](crate::MIN_MTU) to [`MAX_MTU`](crate::MAX_MTU), and not
+    /// below [`MIN_IPV6_MTU`](crate::MIN_IPV6_MTU) while the device has IPv6 addresses other
+    /// than link-local ones (the kernel would remove them all): the same rule as the builder's.
     pub fn set_mtu(&self, mtu: u32) -> Result<()> {
-        if !(MIN_MTU..=MAX_MTU).contains(&mtu) {
-            return Err(Error::invalid(
-                "set MTU",
-                self.name(),
-                format!("MTU {mtu} is outside {MIN_MTU}..={MAX_MTU}"),
-            ));
-        }
+        let has_ipv6 = mtu < MIN_IPV6_MTU && self.has_configured_ipv6()?;
+        check::mtu(mtu, has_ipv6).map_err(self.invalid("set MTU"))?;
         self.interface.set_mtu(mtu).map_err(self.fail("set MTU"))
+    }
+
+    /// Whether the device has an IPv6 address that is not link-local (`fe80::/10`), that is,
+    /// one that somebody configured.
+    fn has_configured_ipv6(&self) -> Result<bool> {
+        Ok(self.addresses()?.iter().any(|address| match address.ip {
+            IpAddr::V6(ip) => ip.segments()[0] & 0xffc0 != 0xfe80,
+            IpAddr::V4(_) => false,
+        }))
     }
 
     /// Whether the link is up (`IFF_UP`).
@@ -233,8 +265,7 @@ impl Device {
     /// Sets the MAC address of a TAP device (unicast, not all zeros).
     pub fn set_mac(&self, mac: [u8; 6]) -> Result<()> {
         self.require_tap("set MAC address")?;
-        builder::validate_mac(mac)
-            .map_err(|detail| Error::invalid("set MAC address", self.name(), detail))?;
+        check::mac(mac).map_err(self.invalid("set MAC address"))?;
         self.interface
             .set_mac(mac)
             .map_err(self.fail("set MAC address"))
@@ -270,13 +301,7 @@ impl Device {
 
     /// Sets the IPv4 address and its prefix length in one call.
     pub fn set_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> Result<()> {
-        let netmask = builder::prefix_to_netmask(prefix_len).ok_or_else(|| {
-            Error::invalid(
-                "set IPv4 address",
-                self.name(),
-                format!("IPv4 prefix length {prefix_len} is over 32"),
-            )
-        })?;
+        let netmask = check::ipv4_prefix(prefix_len).map_err(self.invalid("set IPv4 address"))?;
         self.set_address(address)?;
         self.set_netmask(netmask)
     }
@@ -290,13 +315,7 @@ impl Device {
 
     /// Sets the IPv4 netmask (contiguous).
     pub fn set_netmask(&self, netmask: Ipv4Addr) -> Result<()> {
-        if builder::netmask_to_prefix(netmask).is_none() {
-            return Err(Error::invalid(
-                "set IPv4 netmask",
-                self.name(),
-                format!("netmask {netmask} is not contiguous"),
-            ));
-        }
+        check::netmask(netmask).map_err(self.invalid("set IPv4 netmask"))?;
         self.interface
             .set_ipv4(sys::Ipv4Field::Netmask, netmask)
             .map_err(self.fail("set IPv4 netmask"))
@@ -332,9 +351,10 @@ impl Device {
 
     // --- IPv6 and listing -------------------------------------------------------------------
 
-    /// Adds an IPv6 address with its prefix length (0 to 128).
+    /// Adds an IPv6 address with its prefix length (0 to 128); neither unspecified (`::`) nor
+    /// multicast.
     pub fn add_ipv6(&self, address: Ipv6Addr, prefix_len: u8) -> Result<()> {
-        check_ipv6_prefix(op::ADD_IPV6, self.name(), prefix_len)?;
+        check::ipv6_address(address, prefix_len).map_err(self.invalid(op::ADD_IPV6))?;
         self.interface
             .add_ipv6(address, prefix_len)
             .map_err(self.fail(op::ADD_IPV6))
@@ -342,7 +362,7 @@ impl Device {
 
     /// Removes an IPv6 address.
     pub fn remove_ipv6(&self, address: Ipv6Addr, prefix_len: u8) -> Result<()> {
-        check_ipv6_prefix(op::REMOVE_IPV6, self.name(), prefix_len)?;
+        check::ipv6_prefix(prefix_len).map_err(self.invalid(op::REMOVE_IPV6))?;
         self.interface
             .remove_ipv6(address, prefix_len)
             .map_err(self.fail(op::REMOVE_IPV6))
@@ -357,6 +377,14 @@ impl Device {
     }
 }
 
+#[cold]
+fn empty_packet() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "an empty packet cannot be sent: a packet has at least one byte",
+    )
+}
+
 fn check_whole(written: usize, len: usize) -> io::Result<()> {
     if written == len {
         Ok(())
@@ -366,17 +394,6 @@ fn check_whole(written: usize, len: usize) -> io::Result<()> {
             format!("the device took {written} of {len} bytes of the packet"),
         ))
     }
-}
-
-fn check_ipv6_prefix(operation: &'static str, name: &str, prefix_len: u8) -> Result<()> {
-    if prefix_len > 128 {
-        return Err(Error::invalid(
-            operation,
-            name,
-            format!("IPv6 prefix length {prefix_len} is over 128"),
-        ));
-    }
-    Ok(())
 }
 
 /// Settings that only Linux (and Android) TUN/TAP devices have.
@@ -417,17 +434,24 @@ impl Device {
     /// Re-enables this queue after [`detach_queue`](Self::detach_queue) (`TUNSETQUEUE` with
     /// `IFF_ATTACH_QUEUE`).
     pub fn attach_queue(&self) -> Result<()> {
-        self.queue
-            .set_attached(true)
-            .map_err(self.fail("attach queue"))
+        self.set_attached(true, "attach queue")
     }
 
     /// Takes this queue out of the device's packet distribution without closing it: the kernel
     /// stops queueing packets to it until it is attached again.
     pub fn detach_queue(&self) -> Result<()> {
-        self.queue
-            .set_attached(false)
-            .map_err(self.fail("detach queue"))
+        self.set_attached(false, "detach queue")
+    }
+
+    fn set_attached(&self, attached: bool, operation: &'static str) -> Result<()> {
+        self.queue.set_attached(attached).map_err(|err| {
+            // TUNSETQUEUE answers EINVAL for a deleted device too: say that it is gone.
+            let err = match self.interface.ensure_exists() {
+                Err(gone) => gone,
+                Ok(()) => err,
+            };
+            Error::new(operation, self.name(), err)
+        })
     }
 
     /// Whether the device is persistent (outlives its last fd).

@@ -71,6 +71,18 @@ impl Error {
         }
     }
 
+    /// A device exists but does not match what was asked for (for example its packet
+    /// information mode), found out after the system calls succeeded.
+    pub(crate) fn incompatible(operation: &'static str, device: &str, detail: String) -> Error {
+        Error {
+            kind: ErrorKind::Incompatible,
+            operation,
+            device: (!device.is_empty()).then(|| device.to_owned()),
+            detail: Some(detail),
+            source: None,
+        }
+    }
+
     /// An operation this platform does not offer (yet).
     #[allow(dead_code)] // used by the platform modules that lack a feature
     pub(crate) fn unsupported(operation: &'static str, detail: String) -> Error {
@@ -131,8 +143,10 @@ fn classify(operation: &str, err: &io::Error) -> ErrorKind {
 pub(crate) mod op {
     /// Opening the clone device (`/dev/net/tun`).
     pub const OPEN: &str = "open /dev/net/tun";
-    /// `TUNSETIFF`: creating a device or attaching a queue to it.
-    pub const CREATE: &str = "create or attach device (TUNSETIFF)";
+    /// `TUNSETIFF` where no device of the name existed: creating one.
+    pub const CREATE: &str = "create device (TUNSETIFF)";
+    /// `TUNSETIFF` on the name of an existing device: attaching a queue to it.
+    pub const ATTACH: &str = "attach to existing device (TUNSETIFF)";
     /// Adopting an fd that was opened elsewhere.
     pub const FROM_FD: &str = "adopt a TUN/TAP fd";
     /// Adding an IPv6 address (the kernel answers EACCES where IPv6 is off).
@@ -178,13 +192,18 @@ impl StdError for Error {
     }
 }
 
+/// The [`io::ErrorKind`] of each [`ErrorKind`] that has one, so that code working in
+/// `io::Result` can match the same cases (a deleted device is `NotFound` on every path).
 impl From<Error> for io::Error {
     fn from(err: Error) -> io::Error {
-        let kind = match (&err.source, err.kind) {
-            (Some(source), _) => source.kind(),
-            (None, ErrorKind::InvalidInput) => io::ErrorKind::InvalidInput,
-            (None, ErrorKind::Unsupported) => io::ErrorKind::Unsupported,
-            (None, _) => io::ErrorKind::Other,
+        let kind = match (err.kind, &err.source) {
+            (ErrorKind::InvalidInput, _) => io::ErrorKind::InvalidInput,
+            (ErrorKind::PermissionDenied, _) => io::ErrorKind::PermissionDenied,
+            (ErrorKind::NotFound, _) => io::ErrorKind::NotFound,
+            (ErrorKind::Unsupported, _) => io::ErrorKind::Unsupported,
+            (ErrorKind::NameInUse, _) => io::ErrorKind::AddrInUse,
+            (_, Some(source)) => source.kind(),
+            (_, None) => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
     }

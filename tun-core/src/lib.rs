@@ -47,12 +47,12 @@
 )]
 
 mod builder;
+mod check;
 mod device;
 mod error;
 mod sys;
 
-pub use crate::builder::{
-    Builder, FromDevice, MAX_MTU, MAX_NAME_LEN, MAX_QUEUES, MIN_IPV6_MTU, MIN_MTU,
-};
+pub use crate::builder::{Builder, FromDevice};
+pub use crate::check::{MAX_MTU, MAX_NAME_LEN, MAX_QUEUES, MIN_IPV6_MTU, MIN_MTU};
 pub use crate::device::{Device, InterfaceAddress, Layer, PACKET_INFO_LEN};
 pub use crate::error::{Error, ErrorKind, Result};

@@ -10,9 +10,16 @@ fn is_ipv6_change(operation: &str) -> bool {
     operation == op::ADD_IPV6 || operation == op::REMOVE_IPV6
 }
 
+/// Whether `operation` is a `TUNSETIFF` (creating a device, or attaching to one).
+fn is_tunsetiff(operation: &str) -> bool {
+    operation == op::CREATE || operation == op::ATTACH
+}
+
 pub(crate) fn error_kind(operation: &str, err: &io::Error) -> Option<ErrorKind> {
     Some(match err.raw_os_error()? {
-        libc::EINVAL if operation == op::CREATE => ErrorKind::Incompatible,
+        // EINVAL means "another kind of device" only when one of that name exists (the build
+        // checks, and reports ATTACH then); otherwise the kernel refused the name or the flags.
+        libc::EINVAL if operation == op::ATTACH => ErrorKind::Incompatible,
         // The kernel answers EACCES to IPv6 address changes on an interface without IPv6.
         libc::EACCES if is_ipv6_change(operation) => ErrorKind::Unsupported,
         libc::EPERM | libc::EACCES => ErrorKind::PermissionDenied,
@@ -34,19 +41,32 @@ pub(crate) fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
             "IPv6 is disabled on this device (sysctl net.ipv6.conf.<name>.disable_ipv6 = 1, \
              or IPv6 is off system-wide), or its MTU is below 1280"
         }
+        libc::EACCES if operation == op::OPEN => {
+            "the permissions of /dev/net/tun deny this user (it is mode 0600, root only, on many \
+             distributions): run as root, or give the user access to the node (a udev rule \
+             setting its group and mode 0660); creating a device then still needs \
+             CAP_NET_ADMIN, unless it attaches to a persistent device owned by the user or group"
+        }
         libc::EPERM | libc::EACCES => {
             "needs CAP_NET_ADMIN (run as root or `setcap cap_net_admin+ep` on the binary), \
              or a persistent device owned by this user or group"
         }
-        libc::EBUSY if operation == op::CREATE => {
+        libc::EBUSY if is_tunsetiff(operation) => {
             "the name is in use by a device that cannot be attached to (another program holds \
              it, or all its queues are taken): choose another name or leave it empty for the \
              kernel to pick"
         }
-        libc::EINVAL if operation == op::CREATE => {
+        libc::EINVAL if operation == op::ATTACH => {
             "a device of this name already exists as another kind (TUN vs TAP, packet \
              information on/off, single vs multi-queue) or is not a TUN/TAP device: match its \
              settings or choose another name"
+        }
+        libc::EINVAL if operation == op::CREATE => {
+            "the kernel refused the name or the flags: check the name against the kernel's \
+             rules (see `Builder::name`)"
+        }
+        libc::E2BIG if is_tunsetiff(operation) => {
+            "the device already has the most queues a TUN/TAP device may have (256)"
         }
         libc::ENOENT | libc::ENODEV if operation == op::OPEN => {
             "the TUN/TAP driver is missing: `modprobe tun`, or create the node with \
@@ -64,4 +84,41 @@ pub(crate) fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
         libc::EMFILE | libc::ENFILE => "too many open files: raise the fd limit (`ulimit -n`)",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint_of(operation: &str, errno: i32) -> &'static str {
+        hint(operation, &io::Error::from_raw_os_error(errno)).unwrap_or("")
+    }
+
+    #[test]
+    fn a_closed_clone_device_node_is_named() {
+        let text = hint_of(op::OPEN, libc::EACCES);
+        assert!(text.contains("permissions of /dev/net/tun"), "{text}");
+        assert!(text.contains("udev"), "{text}");
+        // TUNSETIFF's EPERM stays the capability.
+        assert!(hint_of(op::CREATE, libc::EPERM).contains("CAP_NET_ADMIN"));
+    }
+
+    #[test]
+    fn einval_is_incompatible_only_when_attaching() {
+        let einval = io::Error::from_raw_os_error(libc::EINVAL);
+        assert_eq!(
+            error_kind(op::ATTACH, &einval),
+            Some(ErrorKind::Incompatible)
+        );
+        assert_eq!(
+            error_kind(op::CREATE, &einval),
+            Some(ErrorKind::InvalidInput)
+        );
+        assert!(!hint_of(op::CREATE, libc::EINVAL).contains("another kind"));
+    }
+
+    #[test]
+    fn the_queue_limit_is_named() {
+        assert!(hint_of(op::ATTACH, libc::E2BIG).contains("256"));
+    }
 }

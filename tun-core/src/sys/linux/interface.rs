@@ -9,7 +9,7 @@ use std::io;
 use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use socket2::{Domain, Socket, Type};
 
@@ -18,10 +18,17 @@ use super::netlink::{self, Netlink, TunInfo};
 use crate::device::InterfaceAddress;
 use crate::sys::Ipv4Field;
 
-/// The handle for a device's settings: its name and the sockets to configure it through.
+/// The handle for a device's settings: the interface it is bound to, and the sockets to
+/// configure it through.
+///
+/// The handle is bound to the interface's index, not its name: a name can be taken over by
+/// another device (delete, then create again) or change (udev, `ip link set name`). Every call
+/// first looks up the current name of the index (`SIOCGIFNAME`), so a renamed device is followed
+/// and a deleted one fails with `ENODEV` instead of reaching whichever device has its old name.
 #[derive(Debug)]
 pub(crate) struct Interface {
-    name: String,
+    index: u32,
+    names: NameHistory,
     inet: Socket,
     /// `None` where IPv6 is disabled; IPv6 calls then fail with the error seen at creation.
     inet6: Option<Socket>,
@@ -93,6 +100,8 @@ fn ipv4_from_sockaddr(sa: &libc::sockaddr) -> io::Result<Ipv4Addr> {
 }
 
 impl Interface {
+    /// Binds to the interface now called `name`, whose queue the caller holds open (so the name
+    /// cannot pass to another device meanwhile).
     pub(crate) fn new(name: String) -> io::Result<Interface> {
         let inet = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
         let inet6 = match Socket::new(Domain::IPV6, Type::DGRAM, None) {
@@ -102,20 +111,53 @@ impl Interface {
             Err(err) => return Err(err),
         };
         let netlink = Netlink::open()?;
-        Ok(Interface {
-            name,
+        let mut interface = Interface {
+            index: 0,
+            names: NameHistory::new(name),
             inet,
             inet6,
             netlink: Mutex::new(netlink),
-        })
+        };
+        interface.index = interface.index_of(interface.names.latest())?;
+        Ok(interface)
     }
 
+    /// The interface's name as last seen (see [`current_name`](Self::current_name)).
     pub(crate) fn name(&self) -> &str {
-        &self.name
+        // A device that is gone keeps its last name, for messages.
+        let _ = self.current_name();
+        self.names.latest()
+    }
+
+    /// The interface's name now, looked up by its index; `ENODEV` once the device is gone.
+    pub(crate) fn current_name(&self) -> io::Result<String> {
+        // SAFETY: `ifreq` is plain old data, for which all zeros is a valid value.
+        let mut ifr: libc::ifreq = unsafe { mem::zeroed() };
+        ifr.ifr_ifru.ifru_ifindex = libc::c_int::try_from(self.index)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "interface index over i32"))?;
+        // SAFETY: SIOCGIFNAME reads `ifru_ifindex` of a `struct ifreq` and writes `ifr_name`.
+        cvt(unsafe { libc::ioctl(self.inet.as_raw_fd(), libc::SIOCGIFNAME as _, &mut ifr) })?;
+        let name = ifreq_name(&ifr);
+        self.names.record(&name);
+        Ok(name)
+    }
+
+    /// The index of the interface now called `name`.
+    pub(crate) fn index_of(&self, name: &str) -> io::Result<u32> {
+        let mut ifr = ifreq_with_name(name)?;
+        // SAFETY: SIOCGIFINDEX writes `ifru_ifindex` of a `struct ifreq`, which `ifr` is.
+        unsafe { self.ioctl(libc::SIOCGIFINDEX, &mut ifr)? };
+        // SAFETY: SIOCGIFINDEX filled `ifru_ifindex`; every bit pattern is a valid `c_int`.
+        non_negative(unsafe { ifr.ifr_ifru.ifru_ifindex })
+    }
+
+    /// Fails with `ENODEV` if the interface no longer exists.
+    pub(crate) fn ensure_exists(&self) -> io::Result<()> {
+        self.current_name().map(drop)
     }
 
     fn ifreq(&self) -> io::Result<libc::ifreq> {
-        ifreq_with_name(&self.name)
+        ifreq_with_name(&self.current_name()?)
     }
 
     /// Runs one `SIOC*IF*` request on the IPv4 control socket.
@@ -129,10 +171,10 @@ impl Interface {
         Ok(())
     }
 
-    /// Reads an integer setting (`ifru_ivalue`, `ifru_mtu`, `ifru_ifindex`: all the same `int`).
+    /// Reads an integer setting (`ifru_ivalue`, `ifru_mtu`: the same `int`).
     fn get_int(&self, request: libc::c_ulong) -> io::Result<libc::c_int> {
         let mut ifr = self.ifreq()?;
-        // SAFETY: the callers pass SIOCGIFINDEX, SIOCGIFMTU or SIOCGIFTXQLEN, which write an
+        // SAFETY: the callers pass SIOCGIFMTU or SIOCGIFTXQLEN, which write an
         // `int` into a `struct ifreq`.
         unsafe { self.ioctl(request, &mut ifr)? };
         // SAFETY: the request filled the integer member; every bit pattern is a valid `c_int`.
@@ -153,8 +195,10 @@ impl Interface {
         unsafe { self.ioctl(request, &mut ifr) }
     }
 
+    /// The interface index, which never changes while the interface exists.
     pub(crate) fn index(&self) -> io::Result<u32> {
-        non_negative(self.get_int(libc::SIOCGIFINDEX)?)
+        self.ensure_exists()?;
+        Ok(self.index)
     }
 
     pub(crate) fn mtu(&self) -> io::Result<u32> {
@@ -269,7 +313,7 @@ impl Interface {
             .inet6
             .as_ref()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
-        let index = libc::c_int::try_from(self.index()?)
+        let index = libc::c_int::try_from(self.index)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "interface index over i32"))?;
         let mut req = libc::in6_ifreq {
             ifr6_addr: libc::in6_addr {
@@ -299,13 +343,13 @@ impl Interface {
     }
 
     pub(crate) fn addresses(&self) -> io::Result<Vec<InterfaceAddress>> {
-        let index = self.index()?;
-        netlink::lock(&self.netlink).addresses(index)
+        // A dump for a deleted index is simply empty: say that the device is gone instead.
+        self.ensure_exists()?;
+        netlink::lock(&self.netlink).addresses(self.index)
     }
 
     pub(crate) fn tun_info(&self) -> io::Result<TunInfo> {
-        let index = self.index()?;
-        netlink::lock(&self.netlink).tun_info(index)
+        netlink::lock(&self.netlink).tun_info(self.index)
     }
 }
 
@@ -316,4 +360,96 @@ fn non_negative(value: libc::c_int) -> io::Result<u32> {
             format!("the kernel returned a negative value ({value})"),
         )
     })
+}
+
+/// The names an interface has had, newest last.
+///
+/// [`Interface::name`] hands out `&str`s that must stay valid as long as the handle, while a
+/// rename must still show in the next call; so names are only ever appended, never replaced, and
+/// safe code can lend them out. Renames are rare (udev, an administrator), and each one costs a
+/// few bytes.
+#[derive(Debug)]
+struct NameHistory {
+    first: NameNode,
+}
+
+#[derive(Debug)]
+struct NameNode {
+    name: Box<str>,
+    next: OnceLock<Box<NameNode>>,
+}
+
+impl NameNode {
+    fn new(name: &str) -> NameNode {
+        NameNode {
+            name: name.into(),
+            next: OnceLock::new(),
+        }
+    }
+}
+
+impl NameHistory {
+    fn new(name: String) -> NameHistory {
+        NameHistory {
+            first: NameNode::new(&name),
+        }
+    }
+
+    fn last(&self) -> &NameNode {
+        let mut node = &self.first;
+        while let Some(next) = node.next.get() {
+            node = next;
+        }
+        node
+    }
+
+    fn latest(&self) -> &str {
+        &self.last().name
+    }
+
+    /// Appends `name` unless it is the latest already. Concurrent callers race on the last
+    /// node's `OnceLock`; the loser looks again.
+    fn record(&self, name: &str) {
+        loop {
+            let last = self.last();
+            if &*last.name == name || last.next.set(Box::new(NameNode::new(name))).is_ok() {
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for NameHistory {
+    /// Unlinks the nodes one by one: the default drop would recurse once per rename.
+    fn drop(&mut self) {
+        let mut next = self.first.next.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_history_follows_renames_and_keeps_old_borrows_valid() {
+        let history = NameHistory::new("a0".into());
+        let old = history.latest();
+        history.record("a0");
+        assert_eq!(history.latest(), "a0");
+        history.record("b0");
+        history.record("b0");
+        history.record("c0");
+        assert_eq!(old, "a0");
+        assert_eq!(history.latest(), "c0");
+        history.record("a0");
+        assert_eq!(history.latest(), "a0");
+        let many = NameHistory::new("x".into());
+        for i in 0..1_001 {
+            many.record(if i % 2 == 0 { "y" } else { "x" });
+        }
+        assert_eq!(many.latest(), "y");
+    }
 }

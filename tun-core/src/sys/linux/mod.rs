@@ -80,6 +80,10 @@ pub(crate) fn create(config: &Config) -> Result<Vec<Device>> {
     let interface = Arc::new(
         Interface::new(name).map_err(|err| Error::new("open control socket", &config.name, err))?,
     );
+    // Only an exact name can reach an existing device, whose mode may differ from the request.
+    if !config.name.is_empty() && !config.name.contains('%') {
+        interface.check_packet_info(config.packet_info)?;
+    }
     let mut devices = Vec::with_capacity(config.queues);
     devices.push(Device::from_parts(
         first,
@@ -134,8 +138,43 @@ impl Interface {
             close_on_exec: true,
             nonblocking: false,
         };
-        Queue::open(self.name(), options)
-            .map(|(queue, _)| queue)
-            .map_err(|(operation, err)| Error::new(operation, self.name(), err))
+        let fail = |operation, err| Error::new(operation, self.name(), err);
+        // TUNSETIFF goes by name and creates a device where none has it: make sure the name is
+        // still this device's, and afterwards that the queue joined this device (not one made
+        // under the name in between; dropping the queue then removes that one again).
+        let name = self.current_name().map_err(|err| fail(op::ATTACH, err))?;
+        let (queue, attached) =
+            Queue::open(&name, options).map_err(|(operation, err)| fail(operation, err))?;
+        let ours = self.index().map_err(|err| fail(op::ATTACH, err))?;
+        if self.index_of(&attached).ok() != Some(ours) {
+            return Err(fail(op::ATTACH, io::Error::from_raw_os_error(libc::ENODEV)));
+        }
+        Ok(queue)
+    }
+
+    /// Fails with [`ErrorKind::Incompatible`](crate::ErrorKind::Incompatible) unless the device
+    /// carries packet information exactly when `requested`. A queue that attaches to a
+    /// multi-queue device with other queues gets the device's mode whatever it asked for, and
+    /// `TUNGETIFF` cannot tell (it reports `IFF_NOFILTER` in `IFF_NO_PI`'s bit), so the mode is
+    /// read back from the tun driver over rtnetlink.
+    pub(crate) fn check_packet_info(&self, requested: bool) -> Result<()> {
+        let actual = self
+            .tun_info()
+            .map_err(|err| Error::new(op::ATTACH, self.name(), err))?
+            .packet_info;
+        if actual == requested {
+            return Ok(());
+        }
+        let on_off = |on: bool| if on { "on" } else { "off" };
+        Err(Error::incompatible(
+            op::ATTACH,
+            self.name(),
+            format!(
+                "the existing device has packet information {}, and this build asked for {}: \
+                 match it (`Builder::packet_info`) or choose another name",
+                on_off(actual),
+                on_off(requested)
+            ),
+        ))
     }
 }

@@ -1,5 +1,7 @@
 //! One queue: an fd of `/dev/net/tun` attached to a device with `TUNSETIFF`.
 
+use std::ffi::CString;
+use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -24,6 +26,53 @@ pub(crate) struct Queue {
 /// The most buffers one `readv`/`writev` takes (`IOV_MAX` on Linux).
 const MAX_IOVECS: usize = 1024;
 
+/// The iovec count for `readv`/`writev`. More than [`MAX_IOVECS`] would make the kernel take only
+/// the first part of a packet (or fill only part of the buffers): refused before the call.
+fn iovec_count(len: usize) -> io::Result<libc::c_int> {
+    if len > MAX_IOVECS {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "one packet in {len} buffers: at most {MAX_IOVECS} (IOV_MAX) are taken in one \
+                 call; gather the packet into fewer buffers"
+            ),
+        ));
+    }
+    // At most 1024: fits a `c_int`.
+    Ok(len as libc::c_int)
+}
+
+/// Whether a device of this name exists in the calling thread's namespace (where `/dev/net/tun`
+/// looks names up too).
+fn interface_exists(name: &str) -> bool {
+    let Ok(name) = CString::new(name) else {
+        return false;
+    };
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
+    unsafe { libc::if_nametoindex(name.as_ptr()) != 0 }
+}
+
+/// The error behind [`io::ErrorKind::NotFound`] from packet I/O on a deleted device.
+#[derive(Debug)]
+struct DeviceGone(io::Error);
+
+impl fmt::Display for DeviceGone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the TUN/TAP device no longer exists (it was deleted, for example with \
+             `ip link del`): {}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for DeviceGone {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 impl Queue {
     /// Opens `/dev/net/tun` and attaches it to the device `name` (empty or a `%d` pattern: the
     /// kernel picks). Returns the queue and the device's actual name; on error, which step failed.
@@ -47,8 +96,18 @@ impl Queue {
         let mut ifr = ifreq_with_name(name).map_err(|err| (op::CREATE, err))?;
         ifr.ifr_ifru.ifru_flags = options.flags;
         // SAFETY: TUNSETIFF reads and writes one `struct ifreq`, which `ifr` is.
-        cvt(unsafe { libc::ioctl(queue.raw(), libc::TUNSETIFF as _, &mut ifr) })
-            .map_err(|err| (op::CREATE, err))?;
+        cvt(unsafe { libc::ioctl(queue.raw(), libc::TUNSETIFF as _, &mut ifr) }).map_err(
+            |err| {
+                // The same errno means different things for a new and an existing device (EINVAL:
+                // a refused name, or a device of another kind), so say which it was.
+                let operation = if interface_exists(name) {
+                    op::ATTACH
+                } else {
+                    op::CREATE
+                };
+                (operation, err)
+            },
+        )?;
         Ok((queue, ifreq_name(&ifr)))
     }
 
@@ -59,7 +118,8 @@ impl Queue {
     #[inline]
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the duration of the call.
-        let n = cvt(unsafe { libc::read(self.raw(), buf.as_mut_ptr().cast(), buf.len()) })?;
+        let n = cvt(unsafe { libc::read(self.raw(), buf.as_mut_ptr().cast(), buf.len()) })
+            .map_err(|err| self.packet_error(err))?;
         // `read` returns at most `buf.len()`, and -1 was handled above.
         Ok(n as usize)
     }
@@ -67,26 +127,49 @@ impl Queue {
     #[inline]
     pub(crate) fn send(&self, buf: &[u8]) -> io::Result<usize> {
         // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call.
-        let n = cvt(unsafe { libc::write(self.raw(), buf.as_ptr().cast(), buf.len()) })?;
+        let n = cvt(unsafe { libc::write(self.raw(), buf.as_ptr().cast(), buf.len()) })
+            .map_err(|err| self.packet_error(err))?;
         Ok(n as usize)
     }
 
     #[inline]
     pub(crate) fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let count = bufs.len().min(MAX_IOVECS) as libc::c_int;
+        let count = iovec_count(bufs.len())?;
         // SAFETY: `IoSliceMut` is ABI-compatible with `struct iovec` on Unix, and each one is a
-        // valid writable buffer for the duration of the call; `count` does not exceed `bufs`.
-        let n = cvt(unsafe { libc::readv(self.raw(), bufs.as_mut_ptr().cast(), count) })?;
+        // valid writable buffer for the duration of the call; `count` is `bufs.len()`.
+        let n = cvt(unsafe { libc::readv(self.raw(), bufs.as_mut_ptr().cast(), count) })
+            .map_err(|err| self.packet_error(err))?;
         Ok(n as usize)
     }
 
     #[inline]
     pub(crate) fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let count = bufs.len().min(MAX_IOVECS) as libc::c_int;
+        let count = iovec_count(bufs.len())?;
         // SAFETY: `IoSlice` is ABI-compatible with `struct iovec` on Unix, and each one is a
-        // valid readable buffer for the duration of the call; `count` does not exceed `bufs`.
-        let n = cvt(unsafe { libc::writev(self.raw(), bufs.as_ptr().cast(), count) })?;
+        // valid readable buffer for the duration of the call; `count` is `bufs.len()`.
+        let n = cvt(unsafe { libc::writev(self.raw(), bufs.as_ptr().cast(), count) })
+            .map_err(|err| self.packet_error(err))?;
         Ok(n as usize)
+    }
+
+    /// Packet I/O on a queue whose device was deleted fails with `EBADFD` (a read that was
+    /// already waiting: `EFAULT`; rarely `EIO`): all of them become one matchable
+    /// [`io::ErrorKind::NotFound`], keeping the OS error as the source.
+    #[cold]
+    fn packet_error(&self, err: io::Error) -> io::Error {
+        let gone = match err.raw_os_error() {
+            Some(libc::EBADFD | libc::EFAULT) => true,
+            // EIO has other causes too: ask the fd whether it still has a device.
+            Some(libc::EIO) => {
+                self.get_iff().err().and_then(|e| e.raw_os_error()) == Some(libc::EBADFD)
+            }
+            _ => false,
+        };
+        if gone {
+            io::Error::new(io::ErrorKind::NotFound, DeviceGone(err))
+        } else {
+            err
+        }
     }
 
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {

@@ -94,12 +94,9 @@ impl FromDevice for Tun {
             Ok(Ok(io)) => Ok(Tun { io }),
             Ok(Err(err)) => Err(Error::new("register with async-io", &name, err)),
             Err(panic) => Err(Error::new(
-                "register with async-io",
+                "start async-io's reactor",
                 &name,
-                io::Error::other(format!(
-                    "async-io's reactor failed to start: {}",
-                    panic_message(panic.as_ref())
-                )),
+                reactor_error(panic_message(panic.as_ref())),
             )),
         }
     }
@@ -115,6 +112,25 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("unknown panic")
+}
+
+/// The OS error behind a panic of async-io's reactor start-up. async-io panics with the
+/// `io::Error`'s debug text (`cannot initialize I/O event notification: Os { code: 24, .. }`);
+/// its errno is kept, so that the error gets its kind and hint (`ulimit -n` for EMFILE).
+fn reactor_error(message: &str) -> io::Error {
+    let code = message
+        .split_once("code: ")
+        .map(|(_, rest)| rest)
+        .and_then(|rest| {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            rest.get(..digits)?.parse::<i32>().ok()
+        });
+    match code {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::other(format!("async-io's reactor failed to start: {message}")),
+    }
 }
 
 impl Tun {
@@ -382,5 +398,22 @@ impl AsyncWrite for Tun {
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_errno_of_a_reactor_panic_is_kept() {
+        let err = reactor_error(
+            "cannot initialize I/O event notification: Os { code: 24, kind: Uncategorized, \
+             message: \"Too many open files\" }",
+        );
+        assert_eq!(err.raw_os_error(), Some(24));
+        let err = reactor_error("cannot spawn async-io thread");
+        assert_eq!(err.raw_os_error(), None);
+        assert!(err.to_string().contains("cannot spawn"), "{err}");
     }
 }

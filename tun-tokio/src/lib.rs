@@ -39,9 +39,11 @@
 )]
 
 use std::fmt;
+use std::future::Future;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll};
 
 use tokio::io::unix::AsyncFd;
@@ -58,13 +60,25 @@ const RECV: Interest = Interest::READABLE.add(Interest::ERROR);
 /// Readiness that lets a send go ahead (see [`RECV`]).
 const SEND: Interest = Interest::WRITABLE.add(Interest::ERROR);
 
+/// A wait for readiness kept from one `poll_*` call to the next.
+///
+/// tokio's poll-style readiness (`poll_read_ready`) wakes only for readable events, and a deleted
+/// device reports an error event alone, so `poll_recv` would sleep forever. Its waits are
+/// therefore [`AsyncFd::ready`] futures (which take the `ERROR` interest), kept here between
+/// polls. They are made only when an operation would block: a poll that finds a packet waiting
+/// neither allocates nor locks.
+type Wait = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
 /// A TUN/TAP device queue for tokio.
 ///
 /// `Send + Sync`: share it between a reader and a writer task with `Arc<Tun>`. Every operation
 /// takes `&self`. The device's settings (MTU, addresses, link state, ...) are on
 /// [`device()`](Self::device), which uses the same fd and control socket.
 pub struct Tun {
-    io: AsyncFd<Device>,
+    /// Shared with the pending waits, which outlive the `poll_*` call that made them.
+    io: Arc<AsyncFd<Device>>,
+    recv_wait: Mutex<Option<Wait>>,
+    send_wait: Mutex<Option<Wait>>,
 }
 
 impl fmt::Debug for Tun {
@@ -96,7 +110,11 @@ impl FromDevice for Tun {
         #[allow(deprecated)]
         let io =
             AsyncFd::new(device).map_err(|err| Error::new("register with tokio", &name, err))?;
-        Ok(Tun { io })
+        Ok(Tun {
+            io: Arc::new(io),
+            recv_wait: Mutex::new(None),
+            send_wait: Mutex::new(None),
+        })
     }
 
     fn device(&self) -> &Device {
@@ -124,8 +142,25 @@ impl Tun {
     }
 
     /// Deregisters from tokio and returns the device (still in non-blocking mode).
-    pub fn into_device(self) -> Device {
-        self.io.into_inner()
+    ///
+    /// Cannot fail today (the only other holders of the registration are this `Tun`'s own pending
+    /// waits, dropped first); it returns a `Result` like `tun_async_std::Tun::into_device`, whose
+    /// reactor may refuse.
+    pub fn into_device(self) -> Result<Device> {
+        let Tun {
+            io,
+            recv_wait,
+            send_wait,
+        } = self;
+        drop((recv_wait, send_wait));
+        let name = io.get_ref().name().to_owned();
+        Arc::try_unwrap(io).map(AsyncFd::into_inner).map_err(|_| {
+            Error::new(
+                "deregister from tokio",
+                &name,
+                io::Error::other("the device is still registered by a pending operation"),
+            )
+        })
     }
 
     /// The interface name.
@@ -244,36 +279,22 @@ impl Tun {
         self.io.ready(SEND).await.map(|_| ())
     }
 
-    /// Polls for one packet into `buf` (the base of `AsyncRead`).
+    /// Polls for one packet into `buf` (the base of `AsyncRead`). Tries to read first and waits
+    /// for readiness only when no packet is waiting.
     ///
-    /// Only the task of the latest call is woken. Unlike [`recv`](Self::recv), this learns of a
-    /// device deleted under it only at its next wake-up: tokio's poll-style readiness does not
-    /// report error-only events.
+    /// Only the task of the latest call is woken. Like [`recv`](Self::recv), this wakes with the
+    /// error ([`io::ErrorKind::NotFound`]) when the device is deleted.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        loop {
-            let mut guard = ready!(self.io.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
-            match guard.try_io(|io| io.get_ref().recv(unfilled)) {
-                Ok(Ok(n)) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(Err(err)) => return Poll::Ready(Err(err)),
-                Err(_would_block) => continue,
-            }
-        }
+        let unfilled = buf.initialize_unfilled();
+        let n = ready!(self.poll_io(cx, Interest::READABLE, |device| device.recv(unfilled)))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
     }
 
     /// Polls to send one packet (the base of `AsyncWrite`). Only the task of the latest call is
     /// woken.
     pub fn poll_send(&self, cx: &mut Context<'_>, packet: &[u8]) -> Poll<io::Result<usize>> {
-        loop {
-            let mut guard = ready!(self.io.poll_write_ready(cx))?;
-            match guard.try_io(|io| io.get_ref().send(packet)) {
-                Ok(result) => return Poll::Ready(result),
-                Err(_would_block) => continue,
-            }
-        }
+        self.poll_io(cx, Interest::WRITABLE, |device| device.send(packet))
     }
 
     /// Polls to send one packet gathered from `bufs`.
@@ -282,14 +303,53 @@ impl Tun {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Interest::WRITABLE, |device| device.send_vectored(bufs))
+    }
+
+    /// Polls to receive one packet scattered over `bufs`.
+    pub fn poll_recv_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Interest::READABLE, |device| device.recv_vectored(bufs))
+    }
+
+    /// The poll-style [`io_first`](Self::io_first): tries `op` (through [`try_io`](Self::try_io),
+    /// which clears a stale readiness on `WouldBlock`), and otherwise polls the direction's kept
+    /// [`Wait`], which also ends on an error event.
+    fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Interest,
+        mut op: impl FnMut(&Device) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let (slot, interest) = if direction.is_readable() {
+            (&self.recv_wait, RECV)
+        } else {
+            (&self.send_wait, SEND)
+        };
         loop {
-            let mut guard = ready!(self.io.poll_write_ready(cx))?;
-            match guard.try_io(|io| io.get_ref().send_vectored(bufs)) {
-                Ok(result) => return Poll::Ready(result),
-                Err(_would_block) => continue,
+            match self.try_io(direction, &mut op) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                result => return Poll::Ready(result),
             }
+            let mut wait = lock(slot);
+            let pending = wait.get_or_insert_with(|| {
+                let io = Arc::clone(&self.io);
+                Box::pin(async move { io.ready(interest).await.map(drop) })
+            });
+            let woken = ready!(pending.as_mut().poll(cx));
+            // Spent: the next wait must be a fresh one.
+            *wait = None;
+            woken?;
         }
     }
+}
+
+fn lock(wait: &Mutex<Option<Wait>>) -> MutexGuard<'_, Option<Wait>> {
+    // A panic while the lock was held leaves at worst a spent wait, which is harmless.
+    wait.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl AsFd for Tun {

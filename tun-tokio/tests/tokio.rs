@@ -151,7 +151,7 @@ fn run_time_settings_through_the_adapter() {
                 "no second fd"
             );
             // into_device hands the queue back, still usable.
-            let device = tun.into_device();
+            let device = tun.into_device().unwrap();
             assert_eq!(device.name(), "set0");
         });
     });

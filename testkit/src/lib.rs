@@ -52,13 +52,30 @@ where
             if root_required() {
                 panic!("{why}; TUN_TESTS_REQUIRE_ROOT is set, so this is a failure");
             }
-            eprintln!(
-                "\n*** SKIPPED: {why}. Set TUN_TESTS_REQUIRE_ROOT=1 to make this fail. ***\n"
-            );
+            skip_loudly(&why);
             None
         }
         Err(panic) => std::panic::resume_unwind(panic),
     }
+}
+
+/// Says on the terminal that the calling test is skipped, why, and how to run it for real.
+///
+/// `eprintln!` would go through the test harness's output capture, which shows a passing test's
+/// output never: the skip would look like a pass. A write to the stderr handle itself is not
+/// captured.
+fn skip_loudly(why: &str) {
+    use std::io::Write as _;
+    let test = std::thread::current()
+        .name()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let message = format!(
+        "\n*** SKIPPED {test}: {why}. Run the tests as root with `scripts/test` (or set \
+         TUN_TESTS_REQUIRE_ROOT=1 to make missing privileges fail). ***\n"
+    );
+    // Nothing better to do if stderr is gone.
+    let _ = std::io::stderr().lock().write_all(message.as_bytes());
 }
 
 /// Runs `ip` with `args` in the calling thread's namespace and returns its stdout; panics with

@@ -32,8 +32,25 @@ use std::net::{SocketAddr, UdpSocket};
 #[doc(hidden)]
 pub use futures_lite;
 
-/// What a read fails with once the device is gone (`EBADFD`).
-pub const DELETED_DEVICE_ERRNO: i32 = nix::errno::Errno::EBADFD as i32;
+/// Checks that `err` is what packet I/O fails with once the device is gone: the documented
+/// `NotFound`, with the kernel's `EBADFD` (or `EFAULT` for a read that was waiting) as its source.
+pub fn assert_device_gone(err: &std::io::Error) {
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("no longer exists"), "{err}");
+    let errno = err
+        .get_ref()
+        .and_then(|inner| inner.source())
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .and_then(std::io::Error::raw_os_error);
+    let expected = [
+        nix::errno::Errno::EBADFD as i32,
+        nix::errno::Errno::EFAULT as i32,
+    ];
+    assert!(
+        errno.is_some_and(|errno| expected.contains(&errno)),
+        "source errno {errno:?} of {err}"
+    );
+}
 
 /// The UDP payload of the cancel-safety test's datagram number `i`.
 pub fn numbered(i: usize) -> Vec<u8> {
@@ -519,9 +536,75 @@ macro_rules! adapter_suite {
                         started.elapsed() >= Duration::from_millis(150),
                         "recv returned {err} before the deletion"
                     );
-                    assert_eq!(err.raw_os_error(), Some(shared::DELETED_DEVICE_ERRNO), "{err}");
+                    shared::assert_device_gone(&err);
                     deleter.join().unwrap();
                     assert!(!links().contains(&"gone0".to_owned()));
+                    // And every later call says the same, in the same matchable kind.
+                    shared::assert_device_gone(&tun.recv(&mut buf).await.unwrap_err());
+                    shared::assert_device_gone(&tun.send(&[0x45; 20]).await.unwrap_err());
+                    shared::assert_device_gone(&tun.try_recv(&mut buf).unwrap_err());
+                    let mut reader = &tun;
+                    shared::assert_device_gone(&reader.read(&mut buf).await.unwrap_err());
+                });
+            }
+
+            /// The same through `AsyncRead`, which waits by polling (`poll_recv`): a read pending
+            /// when the device is deleted wakes with the error (`tokio::io::copy` from a deleted
+            /// device must end, not hang).
+            #[test]
+            fn pending_async_read_fails_when_the_device_is_deleted() {
+                netns_test(|| async {
+                    let tun = Tun::builder().name("gone1").build().unwrap().remove(0);
+                    let deleter = std::thread::spawn(|| {
+                        std::thread::sleep(Duration::from_millis(200));
+                        ip(&["link", "del", "gone1"]);
+                    });
+                    let started = Instant::now();
+                    let mut buf = [0u8; 2048];
+                    let mut reader = &tun;
+                    let result = rt::timeout(TIMEOUT, reader.read(&mut buf))
+                        .await
+                        .expect("read still pending TIMEOUT after the device was deleted");
+                    let err = result.expect_err("read returned a packet from a deleted device");
+                    assert!(
+                        started.elapsed() >= Duration::from_millis(150),
+                        "read returned {err} before the deletion"
+                    );
+                    shared::assert_device_gone(&err);
+                    deleter.join().unwrap();
+                });
+            }
+
+            /// An empty packet is refused by every send, and a packet in more buffers than one
+            /// system call takes (1024) is refused whole instead of sent truncated.
+            #[test]
+            fn empty_and_overlong_vectored_packets_are_refused() {
+                netns_test(|| async {
+                    let tun = tun_with(v4(10, 96, 0, 1).into(), 24);
+                    let invalid = std::io::ErrorKind::InvalidInput;
+                    assert_eq!(tun.send(&[]).await.unwrap_err().kind(), invalid);
+                    assert_eq!(tun.send_all(&[]).await.unwrap_err().kind(), invalid);
+                    assert_eq!(tun.send_vectored(&[]).await.unwrap_err().kind(), invalid);
+                    assert_eq!(tun.send_vectored_all(&[]).await.unwrap_err().kind(), invalid);
+                    let mut writer = &tun;
+                    assert_eq!(writer.write(&[]).await.unwrap_err().kind(), invalid);
+
+                    let packet = packets::udp_ip(
+                        "10.96.0.2:9".parse().unwrap(),
+                        "10.96.0.1:9".parse().unwrap(),
+                        &[7u8; 1200],
+                    );
+                    let slices: Vec<IoSlice<'_>> = packet.chunks(1).map(IoSlice::new).collect();
+                    assert!(slices.len() > 1024);
+                    let err = tun.send_vectored_all(&slices).await.unwrap_err();
+                    assert_eq!(err.kind(), invalid, "{err}");
+                    let err = tun.send_vectored(&slices).await.unwrap_err();
+                    assert_eq!(err.kind(), invalid, "{err}");
+                    let mut bytes = vec![[0u8; 1]; 1100];
+                    let mut bufs: Vec<IoSliceMut<'_>> =
+                        bytes.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+                    let err = tun.recv_vectored(&mut bufs).await.unwrap_err();
+                    assert_eq!(err.kind(), invalid, "{err}");
                 });
             }
 

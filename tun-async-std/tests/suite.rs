@@ -80,33 +80,3 @@ mod smol_rt {
 
 tun_testkit::adapter_suite!(mod async_std, adapter = tun_async_std, runtime = crate::async_std_rt);
 tun_testkit::adapter_suite!(mod smol, adapter = tun_async_std, runtime = crate::smol_rt);
-
-/// Beyond the shared suite (tokio's `poll_recv` cannot do this): a read pending in the
-/// `AsyncRead` implementation, which waits through `poll_readable`, also wakes with the error
-/// when the device is deleted, because async-io counts `EPOLLERR` as readable.
-#[test]
-fn async_io_pending_async_read_fails_when_the_device_is_deleted() {
-    use futures_lite::AsyncReadExt;
-    use tun_testkit::{in_netns, ip, suite::DELETED_DEVICE_ERRNO, TIMEOUT};
-
-    in_netns(|| {
-        ::smol::block_on(async {
-            let mut tun = tun_async_std::Tun::builder()
-                .name("gone1")
-                .build()
-                .unwrap()
-                .remove(0);
-            let deleter = std::thread::spawn(|| {
-                std::thread::sleep(Duration::from_millis(200));
-                ip(&["link", "del", "gone1"]);
-            });
-            let mut buf = [0u8; 2048];
-            let result = smol_rt::timeout(TIMEOUT, tun.read(&mut buf))
-                .await
-                .expect("read still pending TIMEOUT after the device was deleted");
-            let err = result.expect_err("read returned a packet from a deleted device");
-            assert_eq!(err.raw_os_error(), Some(DELETED_DEVICE_ERRNO), "{err}");
-            deleter.join().unwrap();
-        });
-    });
-}

@@ -7,54 +7,69 @@
 //! (the device has 10.0.0.1/24, so the kernel sends ARP requests for 10.0.0.2 to it).
 //!
 //! With `TUN_EXAMPLE_PACKETS=N` it exits after reading N packets.
+//!
+//! Linux and Android only (a TAP device with packet information); elsewhere it says so and exits.
 
-use std::net::Ipv4Addr;
-use std::sync::Arc;
-use std::time::Duration;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod linux {
+    use std::net::Ipv4Addr;
+    use std::sync::Arc;
+    use std::time::Duration;
 
-use tun_async_std::Tun;
+    use tun_async_std::Tun;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    async_std::task::block_on(async {
-        let tun = Arc::new(
-            Tun::builder()
-                .name("") // empty: the kernel picks the name
-                .tap() // TAP instead of TUN (the default)
-                .packet_info() // keep the packet information header (clears IFF_NO_PI)
-                .ipv4(Ipv4Addr::new(10, 0, 0, 1), 24)
-                .up() // bring the link up
-                .build()? // Result<Vec<Tun>>: one Tun per queue
-                .pop()
-                .ok_or("the build returned no queue")?,
-        );
-        println!("tun created, name: {}, fd: {}", tun.name(), tun.as_raw_fd());
-        println!("try `ping 10.0.0.2` (the device is 10.0.0.1/24)");
+    pub fn main() -> Result<(), Box<dyn std::error::Error>> {
+        async_std::task::block_on(async {
+            let tun = Arc::new(
+                Tun::builder()
+                    .name("") // empty: the kernel picks the name
+                    .tap() // TAP instead of TUN (the default)
+                    .packet_info() // keep the packet information header (clears IFF_NO_PI)
+                    .ipv4(Ipv4Addr::new(10, 0, 0, 1), 24)
+                    .up() // bring the link up
+                    .build()? // Result<Vec<Tun>>: one Tun per queue
+                    .pop()
+                    .ok_or("the build returned no queue")?,
+            );
+            println!("tun created, name: {}, fd: {}", tun.name(), tun.as_raw_fd());
+            println!("try `ping 10.0.0.2` (the device is 10.0.0.1/24)");
 
-        // The writer shares the device through the Arc. Every write is one packet.
-        let writer = Arc::clone(&tun);
-        async_std::task::spawn(async move {
-            loop {
-                if let Err(err) = writer.send_all(b"data to be written").await {
-                    eprintln!("write failed: {err}");
-                    return;
+            // The writer shares the device through the Arc. Every write is one packet.
+            let writer = Arc::clone(&tun);
+            async_std::task::spawn(async move {
+                loop {
+                    if let Err(err) = writer.send_all(b"data to be written").await {
+                        eprintln!("write failed: {err}");
+                        return;
+                    }
+                    async_std::task::sleep(Duration::from_secs(1)).await;
                 }
-                async_std::task::sleep(Duration::from_secs(1)).await;
-            }
-        });
+            });
 
-        let mut buf = [0u8; 1024];
-        for _ in 0..packet_limit() {
-            let n = tun.recv(&mut buf).await?;
-            println!("reading {} bytes: {:?}", n, &buf[..n]);
-        }
-        Ok(())
-    })
+            let mut buf = [0u8; 1024];
+            for _ in 0..packet_limit() {
+                let n = tun.recv(&mut buf).await?;
+                println!("reading {} bytes: {:?}", n, &buf[..n]);
+            }
+            Ok(())
+        })
+    }
+
+    /// `TUN_EXAMPLE_PACKETS`, or no limit.
+    fn packet_limit() -> usize {
+        std::env::var("TUN_EXAMPLE_PACKETS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX)
+    }
 }
 
-/// `TUN_EXAMPLE_PACKETS`, or no limit.
-fn packet_limit() -> usize {
-    std::env::var("TUN_EXAMPLE_PACKETS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(usize::MAX)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    linux::main()
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    Err("this example needs Linux or Android (a TAP device with packet information)".into())
 }

@@ -95,9 +95,8 @@ async fn demo() -> Result<bool, Box<dyn Error>> {
             .ok_or("the build returned no queue")?,
     );
     println!(
-        "created {} (fd {}): {}",
+        "created {}: {}",
         tun.name(),
-        tun.as_raw_fd(),
         tun.device()
             .addresses()?
             .iter()

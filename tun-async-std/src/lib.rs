@@ -50,32 +50,33 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod ready;
+
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
-use async_io::Async;
 use futures_io::{AsyncRead, AsyncWrite};
 
 pub use tun_core::{
-    Builder, Device, Error, ErrorKind, FromDevice, InterfaceAddress, Layer, Result,
+    Builder, Device, Error, ErrorKind, FromDevice, InterfaceAddress, Layer, Operation, Result,
 };
+
+use crate::ready::{Direction, Io};
 
 /// A TUN/TAP device queue for async-std, smol and other async-io based executors.
 ///
 /// `Send + Sync`: share it between a reader and a writer task with `Arc<Tun>`. Every operation
 /// takes `&self`. The device's settings (MTU, addresses, link state, ...) are on
-/// [`device()`](Self::device), which uses the same fd and control socket.
+/// [`device()`](Self::device), which uses the same queue and control socket.
 pub struct Tun {
-    io: Async<Device>,
+    io: Io,
 }
 
 impl fmt::Debug for Tun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Tun").field(self.io.get_ref()).finish()
+        f.debug_tuple("Tun").field(self.io.device()).finish()
     }
 }
 
@@ -84,52 +85,8 @@ impl FromDevice for Tun {
     fn from_device(device: Device) -> Result<Tun> {
         device.set_nonblocking(true)?;
         let name = device.name().to_owned();
-        // The first registration in a process starts async-io's reactor, which panics instead of
-        // returning an error if it cannot create its epoll instance or its thread (no fds or
-        // threads left). A build must fail with an error, not a panic: catch it. The device is
-        // dropped (closed) by the unwinding, which keeps the build all or nothing; nothing else
-        // is shared with the panicking code.
-        let registered = panic::catch_unwind(AssertUnwindSafe(|| Async::new_nonblocking(device)));
-        match registered {
-            Ok(Ok(io)) => Ok(Tun { io }),
-            Ok(Err(err)) => Err(Error::new("register with async-io", &name, err)),
-            Err(panic) => Err(Error::new(
-                "start async-io's reactor",
-                &name,
-                reactor_error(panic_message(panic.as_ref())),
-            )),
-        }
-    }
-
-    fn device(&self) -> &Device {
-        self.io.get_ref()
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("unknown panic")
-}
-
-/// The OS error behind a panic of async-io's reactor start-up. async-io panics with the
-/// `io::Error`'s debug text (`cannot initialize I/O event notification: Os { code: 24, .. }`);
-/// its errno is kept, so that the error gets its kind and hint (`ulimit -n` for EMFILE).
-fn reactor_error(message: &str) -> io::Error {
-    let code = message
-        .split_once("code: ")
-        .map(|(_, rest)| rest)
-        .and_then(|rest| {
-            let digits = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            rest.get(..digits)?.parse::<i32>().ok()
-        });
-    match code {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::other(format!("async-io's reactor failed to start: {message}")),
+        let io = Io::new(device).map_err(|(operation, err)| Error::new(operation, &name, err))?;
+        Ok(Tun { io })
     }
 }
 
@@ -140,7 +97,7 @@ impl Tun {
         Builder::new()
     }
 
-    /// Wraps a device, for example one adopted with [`Device::from_fd`].
+    /// Wraps a device, for example one adopted with `Device::from_fd`.
     pub fn new(device: Device) -> Result<Tun> {
         Tun::from_device(device)
     }
@@ -148,7 +105,7 @@ impl Tun {
     /// The device, for its settings: `tun.device().set_mtu(1400)`, `tun.device().addresses()`.
     /// Its blocking I/O methods would return `WouldBlock` here: use the async ones of `Tun`.
     pub fn device(&self) -> &Device {
-        self.io.get_ref()
+        self.io.device()
     }
 
     /// Deregisters from async-io and returns the device (still in non-blocking mode).
@@ -158,78 +115,85 @@ impl Tun {
     pub fn into_device(self) -> Result<Device> {
         let name = self.name().to_owned();
         self.io
-            .into_inner()
-            .map_err(|err| Error::new("deregister from async-io", &name, err))
+            .into_device()
+            .map_err(|err| Error::new(Operation::Deregister, &name, err))
     }
 
     /// The interface name.
     pub fn name(&self) -> &str {
-        self.io.get_ref().name()
-    }
-
-    /// The queue's fd (also available through `AsRawFd`/`AsFd`).
-    pub fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
+        self.io.device().name()
     }
 
     /// Receives one packet. See [`Device::recv`] for buffers shorter than the packet.
     ///
     /// Cancel safe: a packet is taken from the kernel only in the poll that returns it.
-    /// If the device is deleted, returns the error instead of waiting forever.
+    /// If the device is deleted, returns the error ([`io::ErrorKind::NotFound`]) instead of
+    /// waiting forever.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|device| device.recv(buf)).await
+        self.io
+            .io_first(Direction::Recv, |device| device.recv(buf))
+            .await
     }
 
     /// Receives one packet scattered over `bufs`. Cancel safe, like [`recv`](Self::recv).
     pub async fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.read_with(|device| device.recv_vectored(bufs)).await
+        self.io
+            .io_first(Direction::Recv, |device| device.recv_vectored(bufs))
+            .await
     }
 
     /// Sends one packet and returns its length.
     ///
     /// Cancel safe: a packet is either written whole by the poll that returns, or not at all.
     pub async fn send(&self, packet: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|device| device.send(packet)).await
+        self.io
+            .io_first(Direction::Send, |device| device.send(packet))
+            .await
     }
 
     /// Sends one packet gathered from `bufs`. Cancel safe, like [`send`](Self::send).
     pub async fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.io
-            .write_with(|device| device.send_vectored(bufs))
+            .io_first(Direction::Send, |device| device.send_vectored(bufs))
             .await
     }
 
     /// Sends one packet, failing if the kernel took less than all of it (it never splits a
     /// packet, so this is [`send`](Self::send) with the check done). Cancel safe.
     pub async fn send_all(&self, packet: &[u8]) -> io::Result<()> {
-        self.io.write_with(|device| device.send_all(packet)).await
+        self.io
+            .io_first(Direction::Send, |device| device.send_all(packet))
+            .await
     }
 
     /// Sends one packet gathered from `bufs`, failing if it was not taken whole. Cancel safe.
     pub async fn send_vectored_all(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
         self.io
-            .write_with(|device| device.send_vectored_all(bufs))
+            .io_first(Direction::Send, |device| device.send_vectored_all(bufs))
             .await
     }
 
     /// Receives one packet if one is waiting, `WouldBlock` otherwise.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.get_ref().recv(buf)
+        self.io.try_io(Direction::Recv, |device| device.recv(buf))
     }
 
     /// Receives one packet into `bufs` if one is waiting, `WouldBlock` otherwise.
     pub fn try_recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.get_ref().recv_vectored(bufs)
+        self.io
+            .try_io(Direction::Recv, |device| device.recv_vectored(bufs))
     }
 
     /// Sends one packet if the device is writable, `WouldBlock` otherwise.
     pub fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
-        self.io.get_ref().send(packet)
+        self.io
+            .try_io(Direction::Send, |device| device.send(packet))
     }
 
     /// Sends one packet gathered from `bufs` if the device is writable, `WouldBlock` otherwise.
     pub fn try_send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.get_ref().send_vectored(bufs)
+        self.io
+            .try_io(Direction::Send, |device| device.send_vectored(bufs))
     }
 
     /// Waits until a packet may be waiting (or the device failed). Follow with
@@ -238,32 +202,40 @@ impl Tun {
     /// This waits for the next readiness event from the reactor; prefer
     /// [`recv`](Self::recv), which first tries to read.
     pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
+        self.io.ready(Direction::Recv).await
     }
 
     /// Waits until the device may be written. Follow with [`try_send`](Self::try_send). Cancel
     /// safe.
     pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
+        self.io.ready(Direction::Send).await
     }
 
-    /// Polls for one packet into `buf` (the base of `AsyncRead`). Tries to read first and
-    /// registers for readiness only when no packet is waiting.
+    /// Polls for one packet into `buf` (the base of `AsyncRead`). Tries to read first and waits
+    /// for readiness only when no packet is waiting.
     ///
     /// Only the task of the latest call is woken. Like [`recv`](Self::recv), this wakes with the
-    /// error when the device is deleted.
+    /// error ([`io::ErrorKind::NotFound`]) when the device is deleted.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        poll_io(&self.io, cx, Async::poll_readable, |device| {
-            device.recv(buf)
-        })
+        self.io
+            .poll_io(cx, Direction::Recv, |device| device.recv(buf))
+    }
+
+    /// Polls to receive one packet scattered over `bufs`.
+    pub fn poll_recv_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Recv, |device| device.recv_vectored(bufs))
     }
 
     /// Polls to send one packet (the base of `AsyncWrite`). Only the task of the latest call is
     /// woken.
     pub fn poll_send(&self, cx: &mut Context<'_>, packet: &[u8]) -> Poll<io::Result<usize>> {
-        poll_io(&self.io, cx, Async::poll_writable, |device| {
-            device.send(packet)
-        })
+        self.io
+            .poll_io(cx, Direction::Send, |device| device.send(packet))
     }
 
     /// Polls to send one packet gathered from `bufs`.
@@ -272,148 +244,90 @@ impl Tun {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_io(&self.io, cx, Async::poll_writable, |device| {
-            device.send_vectored(bufs)
-        })
+        self.io
+            .poll_io(cx, Direction::Send, |device| device.send_vectored(bufs))
     }
 }
 
-/// The poll-style `read_with`/`write_with`: tries `op` first, and only when it would block waits
-/// for the next event of the direction (`poll_ready`) before trying again.
-fn poll_io<R>(
-    io: &Async<Device>,
-    cx: &mut Context<'_>,
-    poll_ready: fn(&Async<Device>, &mut Context<'_>) -> Poll<io::Result<()>>,
-    mut op: impl FnMut(&Device) -> io::Result<R>,
-) -> Poll<io::Result<R>> {
-    loop {
-        match op(io.get_ref()) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-            result => return Poll::Ready(result),
+/// The queue's fd, where a queue is one (Unix).
+#[cfg(unix)]
+mod fd {
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    use super::Tun;
+
+    impl Tun {
+        /// The queue's fd (also available through `AsRawFd`/`AsFd`). Unix.
+        pub fn as_raw_fd(&self) -> RawFd {
+            self.device().as_raw_fd()
         }
-        ready!(poll_ready(io, cx))?;
+    }
+
+    impl AsFd for Tun {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.device().as_fd()
+        }
+    }
+
+    impl AsRawFd for Tun {
+        fn as_raw_fd(&self) -> RawFd {
+            self.device().as_raw_fd()
+        }
     }
 }
 
-impl AsFd for Tun {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
+/// `AsyncRead` and `AsyncWrite` for `Tun` and `&Tun`, written once (as in `tun-tokio`): every
+/// method forwards to the `poll_*` method of `Tun`, so both keep the packet boundaries (one read
+/// returns exactly one packet, one write sends exactly one packet; flush and close do nothing).
+macro_rules! packet_io {
+    ($($tun:ty),*) => {$(
+        /// One `read` returns exactly one packet (truncated to the buffer, see
+        /// [`Device::recv`]).
+        impl AsyncRead for $tun {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_recv(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_recv_vectored(cx, bufs)
+            }
+        }
+
+        /// One `write` sends exactly one packet; flush and close do nothing.
+        impl AsyncWrite for $tun {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                packet: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_send(cx, packet)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_send_vectored(cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+        }
+    )*};
 }
 
-impl AsRawFd for Tun {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-/// One `read` returns exactly one packet (truncated to the buffer, see [`Device::recv`]).
-impl AsyncRead for &Tun {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_recv(cx, buf)
-    }
-
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_io(&self.io, cx, Async::poll_readable, |device| {
-            device.recv_vectored(bufs)
-        })
-    }
-}
-
-/// One `write` sends exactly one packet; flush and close do nothing.
-impl AsyncWrite for &Tun {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        packet: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send(cx, packet)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_send_vectored(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// The same as for `&Tun`: one `read` returns exactly one packet.
-impl AsyncRead for Tun {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_read(cx, buf)
-    }
-
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_read_vectored(cx, bufs)
-    }
-}
-
-/// The same as for `&Tun`: one `write` sends exactly one packet; flush and close do nothing.
-impl AsyncWrite for Tun {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        packet: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_write(cx, packet)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_errno_of_a_reactor_panic_is_kept() {
-        let err = reactor_error(
-            "cannot initialize I/O event notification: Os { code: 24, kind: Uncategorized, \
-             message: \"Too many open files\" }",
-        );
-        assert_eq!(err.raw_os_error(), Some(24));
-        let err = reactor_error("cannot spawn async-io thread");
-        assert_eq!(err.raw_os_error(), None);
-        assert!(err.to_string().contains("cannot spawn"), "{err}");
-    }
-}
+packet_io!(Tun, &Tun);

@@ -47,7 +47,7 @@ fn a_reactor_that_cannot_start_keeps_the_errno_and_the_hint() {
                 "k = {k}: {err}"
             );
             assert_eq!(links(), ["lo"], "k = {k}: the device was left ({err})");
-            reactor_failed |= err.operation() == "start async-io's reactor";
+            reactor_failed |= err.operation() == tun_async_std::Operation::StartReactor;
         }
         assert!(
             reactor_failed,

@@ -1,22 +1,25 @@
 //! The one builder every adapter uses.
 //!
-//! [`Builder`] collects the settings, checks every one of them before the first system call, and
-//! then asks the platform to create the device. It is generic over what it produces
-//! ([`FromDevice`]) so that `tun_tokio::Tun::builder()` and `tun_async_std::Tun::builder()` are this
-//! same type: the adapters decide only what `build()` returns.
+//! [`Builder`] collects the settings, checks every one of them before the first system call
+//! (`check.rs`, the same checks the run-time setters make), and then asks the platform to create
+//! the device. It is generic over what it produces ([`FromDevice`]) so that
+//! `tun_tokio::Tun::builder()` and `tun_async_std::Tun::builder()` are this same type: the
+//! adapters decide only what `build()` returns.
 //!
-//! A build is all or nothing. The device is configured through the same setters as at run time
-//! and made persistent only as the very last step, so a failure at any point closes every fd the
-//! build opened, and the kernel removes a device that this build created (it is not yet
-//! persistent). A pre-existing persistent device is left in place.
+//! A build is all or nothing: validate → `sys::create` → configure the first queue through the
+//! run-time setters → make it persistent (if asked) under a guard → convert every queue. Any
+//! failure drops what was opened, so every fd closes and the kernel removes a device this build
+//! created; the guard undoes persistence first if the conversion fails. A pre-existing persistent
+//! device is left in place.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::check;
-use crate::device::{Device, Layer};
-use crate::error::{Error, Result};
+use crate::config::{Config, Layer};
+use crate::device::Device;
+use crate::error::{Error, Operation, Result};
 use crate::sys;
 
 /// What [`Builder::build`] turns each queue into.
@@ -26,69 +29,43 @@ use crate::sys;
 pub trait FromDevice: Sized {
     /// Wraps one configured queue.
     fn from_device(device: Device) -> Result<Self>;
-    /// The queue inside, so that the build can finish configuring it after the conversion.
-    fn device(&self) -> &Device;
 }
 
 impl FromDevice for Device {
     fn from_device(device: Device) -> Result<Self> {
         Ok(device)
     }
-    fn device(&self) -> &Device {
-        self
+}
+
+impl Device {
+    /// A [`Builder`] for devices used directly (blocking or with `mio`).
+    pub fn builder() -> Builder<Device> {
+        Builder::new()
     }
 }
 
-/// Everything a build was asked for; read by the platform modules.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) name: String,
-    pub(crate) layer: Layer,
-    pub(crate) packet_info: bool,
-    pub(crate) queues: usize,
-    pub(crate) multi_queue: bool,
-    pub(crate) persist: bool,
-    pub(crate) owner: Option<u32>,
-    pub(crate) group: Option<u32>,
-    pub(crate) close_on_exec: bool,
-    pub(crate) nonblocking: bool,
-    pub(crate) mtu: Option<u32>,
-    pub(crate) address: Option<Ipv4Addr>,
-    pub(crate) netmask: Option<Ipv4Addr>,
-    pub(crate) prefix_len: Option<u8>,
-    pub(crate) destination: Option<Ipv4Addr>,
-    pub(crate) broadcast: Option<Ipv4Addr>,
-    pub(crate) ipv6: Vec<(Ipv6Addr, u8)>,
-    pub(crate) mac: Option<[u8; 6]>,
-    pub(crate) txqueuelen: Option<u32>,
-    pub(crate) up: bool,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            name: String::new(),
-            layer: Layer::Tun,
-            packet_info: false,
-            queues: 1,
-            multi_queue: false,
-            persist: false,
-            owner: None,
-            group: None,
-            close_on_exec: true,
-            nonblocking: false,
-            mtu: None,
-            address: None,
-            netmask: None,
-            prefix_len: None,
-            destination: None,
-            broadcast: None,
-            ipv6: Vec::new(),
-            mac: None,
-            txqueuelen: None,
-            up: false,
-        }
-    }
+/// The interface settings of a build, applied after creation through the run-time setters.
+#[derive(Debug, Clone, Default)]
+struct Settings {
+    #[cfg(tun_persist)]
+    persist: bool,
+    #[cfg(tun_owner_group)]
+    owner: Option<u32>,
+    #[cfg(tun_owner_group)]
+    group: Option<u32>,
+    mtu: Option<u32>,
+    /// The primary IPv4 address and its fields (`SIOCSIF*` ioctls).
+    address: Option<Ipv4Addr>,
+    netmask: Option<Ipv4Addr>,
+    destination: Option<Ipv4Addr>,
+    broadcast: Option<Ipv4Addr>,
+    /// IPv4 networks, added in order.
+    ipv4: Vec<(Ipv4Addr, u8)>,
+    ipv6: Vec<(Ipv6Addr, u8)>,
+    mac: Option<[u8; 6]>,
+    #[cfg(tun_txqueuelen)]
+    txqueuelen: Option<u32>,
+    up: bool,
 }
 
 /// Builds a TUN or TAP device: one [`Device`] (or adapter type `T`) per queue.
@@ -114,6 +91,7 @@ impl Default for Config {
 /// ```
 pub struct Builder<T = Device> {
     config: Config,
+    settings: Settings,
     target: PhantomData<fn() -> T>,
 }
 
@@ -121,6 +99,7 @@ impl<T> fmt::Debug for Builder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("config", &self.config)
+            .field("settings", &self.settings)
             .finish()
     }
 }
@@ -129,6 +108,7 @@ impl<T> Clone for Builder<T> {
     fn clone(&self) -> Self {
         Builder {
             config: self.config.clone(),
+            settings: self.settings.clone(),
             target: PhantomData,
         }
     }
@@ -145,6 +125,7 @@ impl<T: FromDevice> Builder<T> {
     pub fn new() -> Self {
         Builder {
             config: Config::default(),
+            settings: Settings::default(),
             target: PhantomData,
         }
     }
@@ -154,9 +135,9 @@ impl<T: FromDevice> Builder<T> {
     /// is the exact name. An existing device of that name is attached to if it allows it (a
     /// persistent device, or a multi-queue device with a free queue).
     ///
-    /// Checked by [`build`](Self::build) with the kernel's own byte rules: at most 15 bytes, no
-    /// NUL, `/`, `:` or whitespace byte (the kernel counts 0xA0 as one, so `"advà0"` is refused),
-    /// not `.` or `..`, and no `%` other than one `%d`.
+    /// Checked by [`build`](Self::build) with the platform's rules; on Linux the kernel's own
+    /// byte rules: at most 15 bytes, no NUL, `/`, `:` or whitespace byte (the kernel counts 0xA0
+    /// as one, so `"advà0"` is refused), not `.` or `..`, and no `%` other than one `%d`.
     pub fn name(mut self, name: &str) -> Self {
         name.clone_into(&mut self.config.name);
         self
@@ -179,15 +160,19 @@ impl<T: FromDevice> Builder<T> {
     }
 
     /// Keeps the 4-byte packet information header (flags and EtherType) in front of every packet
-    /// read and written, instead of the default plain packets (`IFF_NO_PI`).
+    /// read and written, instead of the default plain packets (`IFF_NO_PI`). Linux and Android.
+    #[cfg(tun_packet_info)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn packet_info(mut self) -> Self {
         self.config.packet_info = true;
         self
     }
 
     /// Opens `queues` fds for the device (default 1), one [`Device`] each. More than one implies
-    /// [`multi_queue`](Self::multi_queue). At most [`MAX_QUEUES`](crate::MAX_QUEUES).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    /// [`multi_queue`](Self::multi_queue). At most [`MAX_QUEUES`](crate::MAX_QUEUES). Linux and
+    /// Android.
+    #[cfg(tun_multi_queue)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn queues(mut self, queues: usize) -> Self {
         self.config.queues = queues;
         self
@@ -195,7 +180,8 @@ impl<T: FromDevice> Builder<T> {
 
     /// Makes the device multi-queue (`IFF_MULTI_QUEUE`) even with a single queue, so that more can
     /// be added later with [`Device::add_queue`]. Linux and Android.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(tun_multi_queue)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn multi_queue(mut self, multi_queue: bool) -> Self {
         self.config.multi_queue = multi_queue;
         self
@@ -203,24 +189,28 @@ impl<T: FromDevice> Builder<T> {
 
     /// Keeps the device after its last fd is closed (`TUNSETPERSIST`), so that it can be attached
     /// to again; undo with [`Device::set_persist`]. Linux and Android.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(tun_persist)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn persist(mut self) -> Self {
-        self.config.persist = true;
+        self.settings.persist = true;
         self
     }
 
-    /// Lets the user `uid` attach to the device without `CAP_NET_ADMIN` (`TUNSETOWNER`).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    /// Lets the user `uid` attach to the device without `CAP_NET_ADMIN` (`TUNSETOWNER`). Linux
+    /// and Android.
+    #[cfg(tun_owner_group)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn owner(mut self, uid: u32) -> Self {
-        self.config.owner = Some(uid);
+        self.settings.owner = Some(uid);
         self
     }
 
     /// Lets members of the group `gid` attach to the device without `CAP_NET_ADMIN`
-    /// (`TUNSETGROUP`).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    /// (`TUNSETGROUP`). Linux and Android.
+    #[cfg(tun_owner_group)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn group(mut self, gid: u32) -> Self {
-        self.config.group = Some(gid);
+        self.settings.group = Some(gid);
         self
     }
 
@@ -240,66 +230,75 @@ impl<T: FromDevice> Builder<T> {
     /// The MTU, from [`MIN_MTU`](crate::MIN_MTU) to [`MAX_MTU`](crate::MAX_MTU) (at least
     /// [`MIN_IPV6_MTU`](crate::MIN_IPV6_MTU) with IPv6 addresses).
     pub fn mtu(mut self, mtu: u32) -> Self {
-        self.config.mtu = Some(mtu);
+        self.settings.mtu = Some(mtu);
         self
     }
 
-    /// The IPv4 address.
-    pub fn address(mut self, address: Ipv4Addr) -> Self {
-        self.config.address = Some(address);
-        self
-    }
-
-    /// The IPv4 netmask (contiguous, like `255.255.255.0`); needs an [`address`](Self::address).
-    pub fn netmask(mut self, netmask: Ipv4Addr) -> Self {
-        self.config.netmask = Some(netmask);
-        self.config.prefix_len = None;
-        self
-    }
-
-    /// The IPv4 address and its prefix length (0 to 32): `ipv4(a, 24)` is `address(a)` with
-    /// `netmask(255.255.255.0)`.
+    /// Adds an IPv4 network: the address with its prefix length (0 to 32). May be called
+    /// several times; the first address is the primary one.
     pub fn ipv4(mut self, address: Ipv4Addr, prefix_len: u8) -> Self {
-        self.config.address = Some(address);
-        self.config.netmask = None;
-        self.config.prefix_len = Some(prefix_len);
+        self.settings.ipv4.push((address, prefix_len));
         self
     }
 
-    /// The IPv4 address of the peer of a point-to-point link; needs an [`address`](Self::address).
+    /// The primary IPv4 address, set field by field (`SIOCSIFADDR`); prefer
+    /// [`ipv4`](Self::ipv4). Linux and Android.
+    #[cfg(tun_destination_broadcast)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+    pub fn address(mut self, address: Ipv4Addr) -> Self {
+        self.settings.address = Some(address);
+        self
+    }
+
+    /// The netmask of the [`address`](Self::address) (contiguous, like `255.255.255.0`).
+    /// Linux and Android.
+    #[cfg(tun_destination_broadcast)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+    pub fn netmask(mut self, netmask: Ipv4Addr) -> Self {
+        self.settings.netmask = Some(netmask);
+        self
+    }
+
+    /// The IPv4 address of the peer of a point-to-point link; needs an IPv4 address
+    /// ([`ipv4`](Self::ipv4) or [`address`](Self::address)). Linux and Android.
+    #[cfg(tun_destination_broadcast)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn destination(mut self, destination: Ipv4Addr) -> Self {
-        self.config.destination = Some(destination);
+        self.settings.destination = Some(destination);
         self
     }
 
-    /// The IPv4 broadcast address; needs an [`address`](Self::address).
+    /// The IPv4 broadcast address; needs an IPv4 address. Linux and Android.
+    #[cfg(tun_destination_broadcast)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn broadcast(mut self, broadcast: Ipv4Addr) -> Self {
-        self.config.broadcast = Some(broadcast);
+        self.settings.broadcast = Some(broadcast);
         self
     }
 
     /// Adds an IPv6 address with its prefix length (0 to 128); may be called several times.
     pub fn ipv6(mut self, address: Ipv6Addr, prefix_len: u8) -> Self {
-        self.config.ipv6.push((address, prefix_len));
+        self.settings.ipv6.push((address, prefix_len));
         self
     }
 
     /// The MAC address of a TAP device (unicast, not all zeros).
     pub fn mac(mut self, mac: [u8; 6]) -> Self {
-        self.config.mac = Some(mac);
+        self.settings.mac = Some(mac);
         self
     }
 
-    /// The length of the transmit queue, in packets.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    /// The length of the transmit queue, in packets. Linux and Android.
+    #[cfg(tun_txqueuelen)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn txqueuelen(mut self, txqueuelen: u32) -> Self {
-        self.config.txqueuelen = Some(txqueuelen);
+        self.settings.txqueuelen = Some(txqueuelen);
         self
     }
 
     /// Brings the link up once it is configured (default: left down).
     pub fn up(mut self) -> Self {
-        self.config.up = true;
+        self.settings.up = true;
         self
     }
 
@@ -310,65 +309,110 @@ impl<T: FromDevice> Builder<T> {
     /// by it disappears with them. A pre-existing persistent device stays, with whatever part of
     /// the configuration was applied before the failure.
     pub fn build(self) -> Result<Vec<T>> {
-        let config = self.config;
-        validate(&config)?;
-        let devices = sys::create(&config)?;
+        let Builder {
+            config, settings, ..
+        } = self;
+        validate(&config, &settings)?;
+        let devices = Device::from_created(sys::create(&config)?);
         if let Some(first) = devices.first() {
-            configure(first, &config)?;
+            configure(first, &settings)?;
         }
+        #[cfg(tun_persist)]
+        let guard = match devices.first() {
+            Some(first) if settings.persist => Some(PersistGuard::arm(first)?),
+            _ => None,
+        };
         let built = devices
             .into_iter()
             .map(T::from_device)
             .collect::<Result<Vec<T>>>()?;
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if config.persist {
-            if let Some(first) = built.first() {
-                first.device().set_persist(true)?;
-            }
+        #[cfg(tun_persist)]
+        if let Some(guard) = guard {
+            guard.disarm();
         }
         Ok(built)
     }
 }
 
+/// Makes the device persistent, and undoes that on drop unless disarmed: persistence is set
+/// before the queues are converted (the conversion consumes them), so a failed conversion must
+/// not leave a persistent device behind. It holds a duplicate of the first queue's fd, since the
+/// queues themselves are gone by the time it acts.
+#[cfg(tun_persist)]
+struct PersistGuard(Option<Device>);
+
+#[cfg(tun_persist)]
+impl PersistGuard {
+    fn arm(first: &Device) -> Result<PersistGuard> {
+        let duplicate = first
+            .duplicate()
+            .map_err(|err| Error::new(Operation::SetPersist, first.name(), err))?;
+        duplicate.set_persist(true)?;
+        Ok(PersistGuard(Some(duplicate)))
+    }
+
+    fn disarm(mut self) {
+        // Dropping the duplicate closes only its fd: the device stays, persistent.
+        self.0.take();
+    }
+}
+
+#[cfg(tun_persist)]
+impl Drop for PersistGuard {
+    fn drop(&mut self) {
+        if let Some(device) = self.0.take() {
+            // Best effort while failing anyway: the build's own error is what the caller sees.
+            let _ = device.set_persist(false);
+        }
+    }
+}
+
 /// Applies the interface settings through the same setters users call at run time.
-fn configure(device: &Device, config: &Config) -> Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+fn configure(device: &Device, settings: &Settings) -> Result<()> {
+    #[cfg(tun_owner_group)]
     {
-        if let Some(uid) = config.owner {
+        if let Some(uid) = settings.owner {
             device.set_owner(uid)?;
         }
-        if let Some(gid) = config.group {
+        if let Some(gid) = settings.group {
             device.set_group(gid)?;
         }
-        if let Some(txqueuelen) = config.txqueuelen {
-            device.set_txqueuelen(txqueuelen)?;
-        }
     }
-    if let Some(mac) = config.mac {
+    #[cfg(tun_txqueuelen)]
+    if let Some(txqueuelen) = settings.txqueuelen {
+        device.set_txqueuelen(txqueuelen)?;
+    }
+    if let Some(mac) = settings.mac {
         device.set_mac(mac)?;
     }
-    if let Some(mtu) = config.mtu {
+    if let Some(mtu) = settings.mtu {
         device.set_mtu(mtu)?;
     }
-    if let Some(address) = config.address {
-        device.set_address(address)?;
-    }
-    if let Some(netmask) = config
-        .netmask
-        .or(config.prefix_len.and_then(check::prefix_to_netmask))
+    #[cfg(tun_destination_broadcast)]
     {
-        device.set_netmask(netmask)?;
+        if let Some(address) = settings.address {
+            device.set_address(address)?;
+        }
+        if let Some(netmask) = settings.netmask {
+            device.set_netmask(netmask)?;
+        }
     }
-    if let Some(destination) = config.destination {
-        device.set_destination(destination)?;
+    for &(address, prefix_len) in &settings.ipv4 {
+        device.add_ipv4(address, prefix_len)?;
     }
-    if let Some(broadcast) = config.broadcast {
-        device.set_broadcast(broadcast)?;
+    #[cfg(tun_destination_broadcast)]
+    {
+        if let Some(destination) = settings.destination {
+            device.set_destination(destination)?;
+        }
+        if let Some(broadcast) = settings.broadcast {
+            device.set_broadcast(broadcast)?;
+        }
     }
-    if config.up {
+    if settings.up {
         device.set_up(true)?;
     }
-    for &(address, prefix_len) in &config.ipv6 {
+    for &(address, prefix_len) in &settings.ipv6 {
         device.add_ipv6(address, prefix_len)?;
     }
     Ok(())
@@ -376,19 +420,20 @@ fn configure(device: &Device, config: &Config) -> Result<()> {
 
 /// Rejects what the kernel would reject (or, worse, silently change), before any system call.
 /// Every setting goes through the same check as its run-time setter (`check.rs`).
-fn validate(config: &Config) -> Result<()> {
+fn validate(config: &Config, settings: &Settings) -> Result<()> {
     let name = config.name.as_str();
-    let invalid = |detail: String| Error::invalid("check settings", name, detail);
+    let invalid = |detail: String| Error::invalid(Operation::CheckSettings, name, detail);
     check::name(name).map_err(invalid)?;
+    #[cfg(tun_multi_queue)]
     check::queues(config.queues).map_err(invalid)?;
-    if let Some(mtu) = config.mtu {
-        check::mtu(mtu, !config.ipv6.is_empty()).map_err(invalid)?;
+    if let Some(mtu) = settings.mtu {
+        check::mtu(mtu, !settings.ipv6.is_empty()).map_err(invalid)?;
     }
-    if config.address.is_none() {
+    if settings.address.is_none() && settings.ipv4.is_empty() {
         let dependent = [
-            ("netmask", config.netmask),
-            ("destination", config.destination),
-            ("broadcast", config.broadcast),
+            ("netmask", settings.netmask),
+            ("destination", settings.destination),
+            ("broadcast", settings.broadcast),
         ];
         if let Some((what, _)) = dependent.iter().find(|(_, value)| value.is_some()) {
             return Err(invalid(format!(
@@ -396,16 +441,16 @@ fn validate(config: &Config) -> Result<()> {
             )));
         }
     }
-    if let Some(netmask) = config.netmask {
+    if let Some(netmask) = settings.netmask {
         check::netmask(netmask).map_err(invalid)?;
     }
-    if let Some(prefix_len) = config.prefix_len {
-        check::ipv4_prefix(prefix_len).map_err(invalid)?;
+    for &(address, prefix_len) in &settings.ipv4 {
+        check::ipv4_address(address, prefix_len).map_err(invalid)?;
     }
-    for &(address, prefix_len) in &config.ipv6 {
+    for &(address, prefix_len) in &settings.ipv6 {
         check::ipv6_address(address, prefix_len).map_err(invalid)?;
     }
-    if let Some(mac) = config.mac {
+    if let Some(mac) = settings.mac {
         if config.layer != Layer::Tap {
             return Err(invalid(
                 "a MAC address was given for a TUN device; only TAP has one".into(),
@@ -422,23 +467,31 @@ mod tests {
 
     #[test]
     fn bad_settings_are_rejected_before_any_syscall() {
-        let cases: Vec<Builder> = vec![
+        let mut cases: Vec<Builder> = vec![
             Builder::new().mtu(10),
             Builder::new().mtu(70000),
             Builder::new().mtu(1000).ipv6(Ipv6Addr::LOCALHOST, 64),
             Builder::new().ipv6(Ipv6Addr::LOCALHOST, 129),
             Builder::new().ipv6(Ipv6Addr::UNSPECIFIED, 64),
-            Builder::new().netmask(Ipv4Addr::new(255, 0, 0, 0)),
             Builder::new().ipv4(Ipv4Addr::new(10, 0, 0, 1), 33),
-            Builder::new()
-                .address(Ipv4Addr::new(10, 0, 0, 1))
-                .netmask(Ipv4Addr::new(255, 0, 255, 0)),
+            Builder::new().ipv4(Ipv4Addr::new(224, 0, 0, 1), 24),
+            Builder::new().ipv4(Ipv4Addr::UNSPECIFIED, 24),
             Builder::new().mac([2, 0, 0, 0, 0, 1]),
             Builder::new().tap().mac([1, 0, 0, 0, 0, 1]),
             Builder::new().tap().mac([0; 6]),
+        ];
+        #[cfg(tun_linux)]
+        cases.extend([
             Builder::new().name("bad name"),
             Builder::new().name("advà0"),
-        ];
+        ]);
+        #[cfg(tun_destination_broadcast)]
+        cases.extend([
+            Builder::new().netmask(Ipv4Addr::new(255, 0, 0, 0)),
+            Builder::new()
+                .address(Ipv4Addr::new(10, 0, 0, 1))
+                .netmask(Ipv4Addr::new(255, 0, 255, 0)),
+        ]);
         for builder in cases {
             let debug = format!("{builder:?}");
             match builder.build() {

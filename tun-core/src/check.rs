@@ -3,14 +3,13 @@
 //! disagree about what is valid.
 //!
 //! Each check returns the reason for a refusal as text; the caller wraps it in an
-//! [`Error`](crate::Error) with its own operation and device name.
+//! [`Error`](crate::Error) with its own operation and device name. Rules that differ between
+//! platforms (interface names) come from the platform layer.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// The longest interface name Linux accepts, in bytes (`IFNAMSIZ` less the NUL).
-pub const MAX_NAME_LEN: usize = 15;
-/// The most queues one multi-queue device may have (`MAX_TAP_QUEUES` in the kernel).
-pub const MAX_QUEUES: usize = 256;
+use crate::net::{format_mac, netmask_to_prefix, prefix_to_netmask};
+
 /// The smallest MTU accepted (IPv4's minimum).
 pub const MIN_MTU: u32 = 68;
 /// The largest MTU accepted.
@@ -21,46 +20,16 @@ pub const MIN_IPV6_MTU: u32 = 1280;
 /// A refusal, with the reason.
 pub(crate) type Checked<T = ()> = Result<T, String>;
 
-/// The bytes the kernel's `isspace()` (lib/ctype.c) counts as whitespace: `\t` `\n` `\v` `\f`
-/// `\r`, the space, and Latin-1's no-break space 0xA0, which is also the second byte of UTF-8
-/// characters such as `à` (C3 A0).
-fn is_kernel_space(byte: u8) -> bool {
-    matches!(byte, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0xa0)
-}
-
-/// An interface name, by the kernel's own byte rules (`dev_valid_name` and `dev_alloc_name`):
-/// at most [`MAX_NAME_LEN`] bytes, not `.` or `..`, no NUL, `/`, `:` or whitespace byte, and no
-/// `%` other than one `%d`. Empty means "the kernel picks".
+/// An interface name, by the platform's rules (`sys::check_name`). Empty means "the platform
+/// picks".
 pub(crate) fn name(name: &str) -> Checked {
-    if name.len() > MAX_NAME_LEN {
-        return Err(format!(
-            "name {name:?} is {} bytes long; at most {MAX_NAME_LEN} are allowed",
-            name.len()
-        ));
-    }
-    if name == "." || name == ".." {
-        return Err(format!("name {name:?} is reserved"));
-    }
-    if let Some(bad) = name
-        .bytes()
-        .find(|&b| b == 0 || b == b'/' || b == b':' || is_kernel_space(b))
-    {
-        return Err(format!(
-            "name {name:?} contains the byte {bad:#04x}; NUL, '/', ':' and whitespace bytes \
-             (including 0xa0, part of characters such as 'à') are not allowed"
-        ));
-    }
-    let percents = name.matches('%').count();
-    if percents > 1 || (percents == 1 && !name.contains("%d")) {
-        return Err(format!(
-            "name {name:?} has a '%' that is not a single \"%d\" pattern"
-        ));
-    }
-    Ok(())
+    crate::sys::check_name(name)
 }
 
-/// A queue count at build time.
+/// A queue count at build time, up to the platform's [`MAX_QUEUES`](crate::MAX_QUEUES).
+#[cfg(tun_multi_queue)]
 pub(crate) fn queues(queues: usize) -> Checked {
+    use crate::sys::MAX_QUEUES;
     if queues == 0 || queues > MAX_QUEUES {
         return Err(format!(
             "{queues} queues requested: a device has from 1 to {MAX_QUEUES} queues"
@@ -88,6 +57,18 @@ pub(crate) fn mtu(mtu: u32, has_ipv6: bool) -> Checked {
 pub(crate) fn ipv4_prefix(prefix_len: u8) -> Checked<Ipv4Addr> {
     prefix_to_netmask(prefix_len)
         .ok_or_else(|| format!("IPv4 prefix length {prefix_len} is over 32"))
+}
+
+/// An IPv4 network to assign: a valid prefix, and an address that is neither unspecified,
+/// multicast nor the broadcast address.
+pub(crate) fn ipv4_address(address: Ipv4Addr, prefix_len: u8) -> Checked {
+    ipv4_prefix(prefix_len).map_err(|reason| format!("{reason} (address {address})"))?;
+    if address.is_unspecified() || address.is_multicast() || address.is_broadcast() {
+        return Err(format!(
+            "{address} cannot be an interface address (unspecified, multicast or broadcast)"
+        ));
+    }
+    Ok(())
 }
 
 /// An IPv4 netmask: contiguous ones, then zeros.
@@ -133,88 +114,25 @@ pub(crate) fn mac(mac: [u8; 6]) -> Checked {
     Ok(())
 }
 
-fn format_mac(mac: [u8; 6]) -> String {
-    let [a, b, c, d, e, f] = mac;
-    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
-}
-
-/// `24` → `255.255.255.0`; `None` above 32.
-pub(crate) fn prefix_to_netmask(prefix_len: u8) -> Option<Ipv4Addr> {
-    let host_bits = 32u32.checked_sub(u32::from(prefix_len))?;
-    // A shift by 32 (prefix 0) overflows `u32`: that mask is all zeros.
-    Some(Ipv4Addr::from(u32::MAX.checked_shl(host_bits).unwrap_or(0)))
-}
-
-/// `255.255.255.0` → `24`; `None` if the mask is not contiguous.
-pub(crate) fn netmask_to_prefix(netmask: Ipv4Addr) -> Option<u8> {
-    let bits = u32::from(netmask);
-    let prefix = bits.leading_ones();
-    (bits.checked_shl(prefix).unwrap_or(0) == 0).then_some(prefix as u8)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names() {
-        for good in [
-            "",
-            "tun0",
-            "tun%d",
-            "a",
-            "exactly15bytes_",
-            "tüñ0",
-            // U+2003 EM SPACE is E2 80 83: no byte the kernel calls whitespace.
-            "em\u{2003}space",
-        ] {
-            assert!(name(good).is_ok(), "{good:?} rejected");
-        }
-        for bad in [
-            "sixteen_bytes_xx",
-            ".",
-            "..",
-            "a/b",
-            "a b",
-            "a\tb",
-            "a\u{b}b",
-            "a:b",
-            "nul\0",
-            "%s",
-            "t%d%d",
-            "tun%",
-            // 14 ASCII bytes and a 2-byte character: 16 bytes (tokio-tun panics here).
-            "abcdefghijklmné",
-            // 'à' is C3 A0, and the kernel's isspace() is true for 0xA0.
-            "advà0",
-            "\u{a0}",
-        ] {
-            assert!(name(bad).is_err(), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
-    fn every_byte_the_kernel_calls_space_is_refused() {
-        // lib/ctype.c: _S is set for 9..=13, 32 and 160.
-        for byte in 0..=255u8 {
-            let expected = matches!(byte, 9..=13 | 32 | 160);
-            assert_eq!(is_kernel_space(byte), expected, "byte {byte:#04x}");
-        }
-    }
-
-    #[test]
-    fn netmasks() {
-        assert_eq!(prefix_to_netmask(0), Some(Ipv4Addr::UNSPECIFIED));
-        assert_eq!(prefix_to_netmask(24), Some(Ipv4Addr::new(255, 255, 255, 0)));
-        assert_eq!(prefix_to_netmask(32), Some(Ipv4Addr::BROADCAST));
-        assert_eq!(prefix_to_netmask(33), None);
-        for prefix in 0..=32 {
-            let mask = prefix_to_netmask(prefix).unwrap_or(Ipv4Addr::UNSPECIFIED);
-            assert_eq!(netmask_to_prefix(mask), Some(prefix));
-        }
-        assert_eq!(netmask_to_prefix(Ipv4Addr::new(255, 0, 255, 0)), None);
+    fn netmasks_and_prefixes() {
         assert!(netmask(Ipv4Addr::new(255, 0, 255, 0)).is_err());
+        assert!(netmask(Ipv4Addr::new(255, 255, 0, 0)).is_ok());
         assert!(ipv4_prefix(33).is_err());
+        assert_eq!(ipv4_prefix(16), Ok(Ipv4Addr::new(255, 255, 0, 0)));
+        assert!(ipv4_address(Ipv4Addr::new(10, 0, 0, 1), 24).is_ok());
+        assert!(ipv4_address(Ipv4Addr::new(10, 0, 0, 1), 33).is_err());
+        for bad in [
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::BROADCAST,
+            Ipv4Addr::new(224, 0, 0, 1),
+        ] {
+            assert!(ipv4_address(bad, 24).is_err(), "{bad}");
+        }
     }
 
     #[test]

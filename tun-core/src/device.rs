@@ -10,49 +10,11 @@ use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use crate::builder::Builder;
 use crate::check::{self, MIN_IPV6_MTU};
-use crate::error::{op, Error, Result};
+use crate::config::Layer;
+use crate::error::{Error, Operation, Result};
+use crate::net::InterfaceAddress;
 use crate::sys;
-
-/// Whether a device carries IP packets (TUN) or Ethernet frames (TAP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Layer {
-    /// Layer 3: every packet is an IPv4 or IPv6 packet.
-    #[default]
-    Tun,
-    /// Layer 2: every packet is an Ethernet frame.
-    Tap,
-}
-
-impl Layer {
-    /// The bytes in front of the IP packet in what `recv` returns, without packet information:
-    /// 0 for TUN, 14 (the Ethernet header) for TAP. Add 4 for a VLAN tag on TAP.
-    pub fn header_len(self) -> usize {
-        match self {
-            Layer::Tun => 0,
-            Layer::Tap => 14,
-        }
-    }
-}
-
-/// The length of the packet information header ([`Builder::packet_info`]).
-pub const PACKET_INFO_LEN: usize = 4;
-
-/// An address assigned to an interface, with its prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InterfaceAddress {
-    /// The address (IPv4 or IPv6).
-    pub ip: IpAddr,
-    /// The prefix length: 24 for a `/24` (`255.255.255.0`).
-    pub prefix_len: u8,
-}
-
-impl fmt::Display for InterfaceAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.ip, self.prefix_len)
-    }
-}
 
 /// One queue of a TUN or TAP device: packet I/O, and the device's run-time settings.
 ///
@@ -70,8 +32,6 @@ impl fmt::Display for InterfaceAddress {
 pub struct Device {
     queue: sys::Queue,
     interface: Arc<sys::Interface>,
-    layer: Layer,
-    packet_info: bool,
 }
 
 impl fmt::Debug for Device {
@@ -79,30 +39,22 @@ impl fmt::Debug for Device {
         f.debug_struct("Device")
             .field("name", &self.name())
             .field("queue", &self.queue)
-            .field("layer", &self.layer)
-            .field("packet_info", &self.packet_info)
             .finish()
     }
 }
 
 impl Device {
-    /// A [`Builder`] for devices used directly (blocking or with `mio`).
-    pub fn builder() -> Builder<Device> {
-        Builder::new()
-    }
-
-    pub(crate) fn from_parts(
-        queue: sys::Queue,
-        interface: Arc<sys::Interface>,
-        layer: Layer,
-        packet_info: bool,
-    ) -> Device {
-        Device {
-            queue,
-            interface,
-            layer,
-            packet_info,
-        }
+    /// One `Device` per queue of what the platform created, sharing its interface handle.
+    pub(crate) fn from_created(created: sys::Created) -> Vec<Device> {
+        let interface = Arc::new(created.interface);
+        created
+            .queues
+            .into_iter()
+            .map(|queue| Device {
+                queue,
+                interface: Arc::clone(&interface),
+            })
+            .collect()
     }
 
     /// The interface name, as the kernel named it (a `%d` pattern is filled in), and as it is
@@ -114,20 +66,21 @@ impl Device {
 
     /// TUN or TAP.
     pub fn layer(&self) -> Layer {
-        self.layer
+        self.queue.layer()
     }
 
-    /// Whether every packet carries the 4-byte packet information header.
+    /// Whether every packet carries the kernel's packet information header (only where the
+    /// platform has one and the build asked for it).
     pub fn has_packet_info(&self) -> bool {
-        self.packet_info
+        self.queue.has_packet_info()
     }
 
-    fn fail(&self, operation: &'static str) -> impl FnOnce(io::Error) -> Error + '_ {
+    fn fail(&self, operation: Operation) -> impl FnOnce(io::Error) -> Error + '_ {
         move |err| Error::new(operation, self.name(), err)
     }
 
     /// For a setting refused by its check (`check.rs`).
-    fn invalid(&self, operation: &'static str) -> impl FnOnce(String) -> Error + '_ {
+    fn invalid(&self, operation: Operation) -> impl FnOnce(String) -> Error + '_ {
         move |detail| Error::invalid(operation, self.name(), detail)
     }
 
@@ -195,15 +148,13 @@ impl Device {
     pub fn set_nonblocking(&self, nonblocking: bool) -> Result<()> {
         self.queue
             .set_nonblocking(nonblocking)
-            .map_err(self.fail("set non-blocking mode"))
+            .map_err(self.fail(Operation::SetNonblocking))
     }
 
     /// The buffer size with which [`recv`](Self::recv) never truncates a packet at the current
     /// MTU: MTU + link header (14 for TAP, plus 4 for a VLAN tag) + packet information (4).
     pub fn max_packet_len(&self) -> Result<usize> {
-        let vlan = if self.layer == Layer::Tap { 4 } else { 0 };
-        let info = if self.packet_info { PACKET_INFO_LEN } else { 0 };
-        Ok(self.mtu()? as usize + self.layer.header_len() + vlan + info)
+        Ok(self.mtu()? as usize + self.queue.frame_overhead())
     }
 
     // --- link settings ----------------------------------------------------------------------
@@ -212,12 +163,12 @@ impl Device {
     pub fn index(&self) -> Result<u32> {
         self.interface
             .index()
-            .map_err(self.fail("get interface index"))
+            .map_err(self.fail(Operation::GetIndex))
     }
 
     /// The MTU.
     pub fn mtu(&self) -> Result<u32> {
-        self.interface.mtu().map_err(self.fail("get MTU"))
+        self.interface.mtu().map_err(self.fail(Operation::GetMtu))
     }
 
     /// Sets the MTU, from [`MIN_MTU`](crate::MIN_MTU) to [`MAX_MTU`](crate::MAX_MTU), and not
@@ -225,8 +176,10 @@ impl Device {
     /// than link-local ones (the kernel would remove them all): the same rule as the builder's.
     pub fn set_mtu(&self, mtu: u32) -> Result<()> {
         let has_ipv6 = mtu < MIN_IPV6_MTU && self.has_configured_ipv6()?;
-        check::mtu(mtu, has_ipv6).map_err(self.invalid("set MTU"))?;
-        self.interface.set_mtu(mtu).map_err(self.fail("set MTU"))
+        check::mtu(mtu, has_ipv6).map_err(self.invalid(Operation::SetMtu))?;
+        self.interface
+            .set_mtu(mtu)
+            .map_err(self.fail(Operation::SetMtu))
     }
 
     /// Whether the device has an IPv6 address that is not link-local (`fe80::/10`), that is,
@@ -240,7 +193,9 @@ impl Device {
 
     /// Whether the link is up (`IFF_UP`).
     pub fn is_up(&self) -> Result<bool> {
-        self.interface.is_up().map_err(self.fail("get link state"))
+        self.interface
+            .is_up()
+            .map_err(self.fail(Operation::GetLinkState))
     }
 
     /// Brings the link up or down.
@@ -248,31 +203,31 @@ impl Device {
     /// Taking a link down makes Linux drop its IPv6 addresses (unless the sysctl
     /// `net.ipv6.conf.<name>.keep_addr_on_down` is set); add them again after bringing it up.
     pub fn set_up(&self, up: bool) -> Result<()> {
-        let op = if up {
-            "bring link up"
+        let operation = if up {
+            Operation::SetLinkUp
         } else {
-            "bring link down"
+            Operation::SetLinkDown
         };
-        self.interface.set_up(up).map_err(self.fail(op))
+        self.interface.set_up(up).map_err(self.fail(operation))
     }
 
     /// The MAC address of a TAP device.
     pub fn mac(&self) -> Result<[u8; 6]> {
-        self.require_tap("get MAC address")?;
-        self.interface.mac().map_err(self.fail("get MAC address"))
+        self.require_tap(Operation::GetMac)?;
+        self.interface.mac().map_err(self.fail(Operation::GetMac))
     }
 
     /// Sets the MAC address of a TAP device (unicast, not all zeros).
     pub fn set_mac(&self, mac: [u8; 6]) -> Result<()> {
-        self.require_tap("set MAC address")?;
-        check::mac(mac).map_err(self.invalid("set MAC address"))?;
+        self.require_tap(Operation::SetMac)?;
+        check::mac(mac).map_err(self.invalid(Operation::SetMac))?;
         self.interface
             .set_mac(mac)
-            .map_err(self.fail("set MAC address"))
+            .map_err(self.fail(Operation::SetMac))
     }
 
-    fn require_tap(&self, operation: &'static str) -> Result<()> {
-        match self.layer {
+    fn require_tap(&self, operation: Operation) -> Result<()> {
+        match self.layer() {
             Layer::Tap => Ok(()),
             Layer::Tun => Err(Error::invalid(
                 operation,
@@ -282,71 +237,24 @@ impl Device {
         }
     }
 
-    // --- IPv4 -------------------------------------------------------------------------------
+    // --- IPv4 networks ----------------------------------------------------------------------
 
-    /// The (primary) IPv4 address, if the device has one.
-    pub fn address(&self) -> Result<Option<Ipv4Addr>> {
+    /// Adds an IPv4 network: the address with its prefix length (0 to 32); neither unspecified,
+    /// multicast nor the broadcast address. A device may have several (the first is the primary
+    /// one that [`address`](Self::address) reports on Linux).
+    pub fn add_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> Result<()> {
+        check::ipv4_address(address, prefix_len).map_err(self.invalid(Operation::AddIpv4))?;
         self.interface
-            .ipv4(sys::Ipv4Field::Address)
-            .map_err(self.fail("get IPv4 address"))
+            .add_ipv4(address, prefix_len)
+            .map_err(self.fail(Operation::AddIpv4))
     }
 
-    /// Sets the (primary) IPv4 address. The kernel resets the netmask to the address's class
-    /// default, so set the netmask after it (or use [`set_ipv4`](Self::set_ipv4)).
-    pub fn set_address(&self, address: Ipv4Addr) -> Result<()> {
+    /// Removes an IPv4 network added with [`add_ipv4`](Self::add_ipv4) (or by anyone else).
+    pub fn remove_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> Result<()> {
+        check::ipv4_prefix(prefix_len).map_err(self.invalid(Operation::RemoveIpv4))?;
         self.interface
-            .set_ipv4(sys::Ipv4Field::Address, address)
-            .map_err(self.fail("set IPv4 address"))
-    }
-
-    /// Sets the IPv4 address and its prefix length in one call.
-    pub fn set_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> Result<()> {
-        let netmask = check::ipv4_prefix(prefix_len).map_err(self.invalid("set IPv4 address"))?;
-        self.set_address(address)?;
-        self.set_netmask(netmask)
-    }
-
-    /// The IPv4 netmask, if the device has an IPv4 address.
-    pub fn netmask(&self) -> Result<Option<Ipv4Addr>> {
-        self.interface
-            .ipv4(sys::Ipv4Field::Netmask)
-            .map_err(self.fail("get IPv4 netmask"))
-    }
-
-    /// Sets the IPv4 netmask (contiguous).
-    pub fn set_netmask(&self, netmask: Ipv4Addr) -> Result<()> {
-        check::netmask(netmask).map_err(self.invalid("set IPv4 netmask"))?;
-        self.interface
-            .set_ipv4(sys::Ipv4Field::Netmask, netmask)
-            .map_err(self.fail("set IPv4 netmask"))
-    }
-
-    /// The IPv4 address of the point-to-point peer, if one is set.
-    pub fn destination(&self) -> Result<Option<Ipv4Addr>> {
-        self.interface
-            .ipv4(sys::Ipv4Field::Destination)
-            .map_err(self.fail("get IPv4 destination"))
-    }
-
-    /// Sets the IPv4 address of the point-to-point peer.
-    pub fn set_destination(&self, destination: Ipv4Addr) -> Result<()> {
-        self.interface
-            .set_ipv4(sys::Ipv4Field::Destination, destination)
-            .map_err(self.fail("set IPv4 destination"))
-    }
-
-    /// The IPv4 broadcast address, if one is set.
-    pub fn broadcast(&self) -> Result<Option<Ipv4Addr>> {
-        self.interface
-            .ipv4(sys::Ipv4Field::Broadcast)
-            .map_err(self.fail("get IPv4 broadcast address"))
-    }
-
-    /// Sets the IPv4 broadcast address.
-    pub fn set_broadcast(&self, broadcast: Ipv4Addr) -> Result<()> {
-        self.interface
-            .set_ipv4(sys::Ipv4Field::Broadcast, broadcast)
-            .map_err(self.fail("set IPv4 broadcast address"))
+            .remove_ipv4(address, prefix_len)
+            .map_err(self.fail(Operation::RemoveIpv4))
     }
 
     // --- IPv6 and listing -------------------------------------------------------------------
@@ -354,18 +262,18 @@ impl Device {
     /// Adds an IPv6 address with its prefix length (0 to 128); neither unspecified (`::`) nor
     /// multicast.
     pub fn add_ipv6(&self, address: Ipv6Addr, prefix_len: u8) -> Result<()> {
-        check::ipv6_address(address, prefix_len).map_err(self.invalid(op::ADD_IPV6))?;
+        check::ipv6_address(address, prefix_len).map_err(self.invalid(Operation::AddIpv6))?;
         self.interface
             .add_ipv6(address, prefix_len)
-            .map_err(self.fail(op::ADD_IPV6))
+            .map_err(self.fail(Operation::AddIpv6))
     }
 
     /// Removes an IPv6 address.
     pub fn remove_ipv6(&self, address: Ipv6Addr, prefix_len: u8) -> Result<()> {
-        check::ipv6_prefix(prefix_len).map_err(self.invalid(op::REMOVE_IPV6))?;
+        check::ipv6_prefix(prefix_len).map_err(self.invalid(Operation::RemoveIpv6))?;
         self.interface
             .remove_ipv6(address, prefix_len)
-            .map_err(self.fail(op::REMOVE_IPV6))
+            .map_err(self.fail(Operation::RemoveIpv6))
     }
 
     /// Every address of the device, IPv4 and IPv6 (link-local ones included), as the kernel
@@ -373,7 +281,7 @@ impl Device {
     pub fn addresses(&self) -> Result<Vec<InterfaceAddress>> {
         self.interface
             .addresses()
-            .map_err(self.fail("list addresses"))
+            .map_err(self.fail(Operation::ListAddresses))
     }
 }
 
@@ -396,8 +304,79 @@ fn check_whole(written: usize, len: usize) -> io::Result<()> {
     }
 }
 
-/// Settings that only Linux (and Android) TUN/TAP devices have.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// The primary IPv4 address and its fields, one ioctl each (Linux and Android; the BSDs have the
+/// same). Portable code uses [`Device::add_ipv4`] and [`Device::addresses`].
+#[cfg(tun_destination_broadcast)]
+impl Device {
+    /// The (primary) IPv4 address, if the device has one.
+    pub fn address(&self) -> Result<Option<Ipv4Addr>> {
+        self.interface
+            .ipv4(sys::Ipv4Field::Address)
+            .map_err(self.fail(Operation::GetIpv4Address))
+    }
+
+    /// Sets the (primary) IPv4 address. The kernel resets the netmask to the address's class
+    /// default, so set the netmask after it (or use [`set_ipv4`](Self::set_ipv4)).
+    pub fn set_address(&self, address: Ipv4Addr) -> Result<()> {
+        self.interface
+            .set_ipv4(sys::Ipv4Field::Address, address)
+            .map_err(self.fail(Operation::SetIpv4Address))
+    }
+
+    /// Sets the IPv4 address and its prefix length in one call.
+    pub fn set_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> Result<()> {
+        let netmask =
+            check::ipv4_prefix(prefix_len).map_err(self.invalid(Operation::SetIpv4Address))?;
+        self.set_address(address)?;
+        self.set_netmask(netmask)
+    }
+
+    /// The IPv4 netmask, if the device has an IPv4 address.
+    pub fn netmask(&self) -> Result<Option<Ipv4Addr>> {
+        self.interface
+            .ipv4(sys::Ipv4Field::Netmask)
+            .map_err(self.fail(Operation::GetNetmask))
+    }
+
+    /// Sets the IPv4 netmask (contiguous).
+    pub fn set_netmask(&self, netmask: Ipv4Addr) -> Result<()> {
+        check::netmask(netmask).map_err(self.invalid(Operation::SetNetmask))?;
+        self.interface
+            .set_ipv4(sys::Ipv4Field::Netmask, netmask)
+            .map_err(self.fail(Operation::SetNetmask))
+    }
+
+    /// The IPv4 address of the point-to-point peer, if one is set.
+    pub fn destination(&self) -> Result<Option<Ipv4Addr>> {
+        self.interface
+            .ipv4(sys::Ipv4Field::Destination)
+            .map_err(self.fail(Operation::GetDestination))
+    }
+
+    /// Sets the IPv4 address of the point-to-point peer.
+    pub fn set_destination(&self, destination: Ipv4Addr) -> Result<()> {
+        self.interface
+            .set_ipv4(sys::Ipv4Field::Destination, destination)
+            .map_err(self.fail(Operation::SetDestination))
+    }
+
+    /// The IPv4 broadcast address, if one is set.
+    pub fn broadcast(&self) -> Result<Option<Ipv4Addr>> {
+        self.interface
+            .ipv4(sys::Ipv4Field::Broadcast)
+            .map_err(self.fail(Operation::GetBroadcast))
+    }
+
+    /// Sets the IPv4 broadcast address.
+    pub fn set_broadcast(&self, broadcast: Ipv4Addr) -> Result<()> {
+        self.interface
+            .set_ipv4(sys::Ipv4Field::Broadcast, broadcast)
+            .map_err(self.fail(Operation::SetBroadcast))
+    }
+}
+
+/// Adopting queues opened elsewhere (Linux and Android).
+#[cfg(tun_from_fd)]
 impl Device {
     /// Adopts an open, attached TUN/TAP queue, for example one handed over by Android's
     /// `VpnService` or by another process. The fd is owned from here on (closed on drop); the name,
@@ -406,7 +385,21 @@ impl Device {
     /// The interface settings go through a control socket made now, in the calling thread's
     /// network namespace: call this from the namespace the device lives in.
     pub fn from_fd(fd: std::os::fd::OwnedFd) -> Result<Device> {
-        sys::adopt(fd)
+        let (queue, interface) = sys::adopt(fd)?;
+        Ok(Device {
+            queue,
+            interface: Arc::new(interface),
+        })
+    }
+
+    /// Like [`from_fd`](Self::from_fd), for an fd the caller keeps (for example the tunnel fd
+    /// that iOS's or Android's VPN framework owns): the device works on a duplicate of it
+    /// (`F_DUPFD_CLOEXEC`), which it closes on drop, and the caller's fd stays open.
+    pub fn from_borrowed_fd(fd: std::os::fd::BorrowedFd<'_>) -> Result<Device> {
+        let owned = fd
+            .try_clone_to_owned()
+            .map_err(|err| Error::new(Operation::AdoptFd, "", err))?;
+        Device::from_fd(owned)
     }
 
     /// Like [`from_fd`](Self::from_fd), for a raw fd.
@@ -416,34 +409,36 @@ impl Device {
     pub unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> Result<Device> {
         // SAFETY: the caller promises that `fd` is open and owned by nobody else.
         let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-        sys::adopt(fd)
+        Device::from_fd(fd)
     }
+}
 
+/// Multi-queue devices (Linux and Android).
+#[cfg(tun_multi_queue)]
+impl Device {
     /// Opens one more queue of this multi-queue device ([`Builder::multi_queue`]), sharing this
     /// device's control socket. Call it from the device's network namespace.
     pub fn add_queue(&self) -> Result<Device> {
-        let queue = self.interface.open_queue(self.layer, self.packet_info)?;
-        Ok(Device::from_parts(
+        let queue = self.interface.open_queue(&self.queue)?;
+        Ok(Device {
             queue,
-            Arc::clone(&self.interface),
-            self.layer,
-            self.packet_info,
-        ))
+            interface: Arc::clone(&self.interface),
+        })
     }
 
     /// Re-enables this queue after [`detach_queue`](Self::detach_queue) (`TUNSETQUEUE` with
     /// `IFF_ATTACH_QUEUE`).
     pub fn attach_queue(&self) -> Result<()> {
-        self.set_attached(true, "attach queue")
+        self.set_attached(true, Operation::AttachQueue)
     }
 
     /// Takes this queue out of the device's packet distribution without closing it: the kernel
     /// stops queueing packets to it until it is attached again.
     pub fn detach_queue(&self) -> Result<()> {
-        self.set_attached(false, "detach queue")
+        self.set_attached(false, Operation::DetachQueue)
     }
 
-    fn set_attached(&self, attached: bool, operation: &'static str) -> Result<()> {
+    fn set_attached(&self, attached: bool, operation: Operation) -> Result<()> {
         self.queue.set_attached(attached).map_err(|err| {
             // TUNSETQUEUE answers EINVAL for a deleted device too: say that it is gone.
             let err = match self.interface.ensure_exists() {
@@ -453,12 +448,16 @@ impl Device {
             Error::new(operation, self.name(), err)
         })
     }
+}
 
+/// Persistent devices (Linux and Android).
+#[cfg(tun_persist)]
+impl Device {
     /// Whether the device is persistent (outlives its last fd).
     pub fn is_persistent(&self) -> Result<bool> {
         self.queue
             .is_persistent()
-            .map_err(self.fail("get persistence"))
+            .map_err(self.fail(Operation::GetPersist))
     }
 
     /// Makes the device persistent, or not: a device that is no longer persistent disappears
@@ -466,58 +465,76 @@ impl Device {
     pub fn set_persist(&self, persist: bool) -> Result<()> {
         self.queue
             .set_persist(persist)
-            .map_err(self.fail("set persistence"))
+            .map_err(self.fail(Operation::SetPersist))
     }
+}
 
+/// Users and groups allowed to attach without privileges (Linux and Android).
+#[cfg(tun_owner_group)]
+impl Device {
     /// The user allowed to attach without `CAP_NET_ADMIN`, if one is set.
     pub fn owner(&self) -> Result<Option<u32>> {
-        Ok(self.tun_info("get owner")?.owner)
+        Ok(self.tun_info(Operation::GetOwner)?.owner)
     }
 
     /// Sets the user allowed to attach without `CAP_NET_ADMIN`.
     pub fn set_owner(&self, uid: u32) -> Result<()> {
-        self.queue.set_owner(uid).map_err(self.fail("set owner"))
+        self.queue
+            .set_owner(uid)
+            .map_err(self.fail(Operation::SetOwner))
     }
 
     /// The group allowed to attach without `CAP_NET_ADMIN`, if one is set.
     pub fn group(&self) -> Result<Option<u32>> {
-        Ok(self.tun_info("get group")?.group)
+        Ok(self.tun_info(Operation::GetGroup)?.group)
     }
 
     /// Sets the group allowed to attach without `CAP_NET_ADMIN`.
     pub fn set_group(&self, gid: u32) -> Result<()> {
-        self.queue.set_group(gid).map_err(self.fail("set group"))
+        self.queue
+            .set_group(gid)
+            .map_err(self.fail(Operation::SetGroup))
     }
+}
 
+#[cfg(tun_multi_queue)]
+impl Device {
     /// Whether the device is multi-queue.
     pub fn is_multi_queue(&self) -> Result<bool> {
         self.queue
             .is_multi_queue()
-            .map_err(self.fail("get queue mode"))
+            .map_err(self.fail(Operation::GetQueueMode))
     }
 
     /// How many queues are open on the device, and how many of them are detached.
     pub fn queue_counts(&self) -> Result<(u32, u32)> {
-        let info = self.tun_info("count queues")?;
+        let info = self.tun_info(Operation::CountQueues)?;
         Ok((info.queues, info.detached_queues))
     }
+}
 
-    fn tun_info(&self, operation: &'static str) -> Result<sys::TunInfo> {
+#[cfg(any(tun_owner_group, tun_multi_queue))]
+impl Device {
+    fn tun_info(&self, operation: Operation) -> Result<sys::TunInfo> {
         self.interface.tun_info().map_err(self.fail(operation))
     }
+}
 
+/// The transmit queue length (Linux and Android).
+#[cfg(tun_txqueuelen)]
+impl Device {
     /// The length of the transmit queue, in packets.
     pub fn txqueuelen(&self) -> Result<u32> {
         self.interface
             .txqueuelen()
-            .map_err(self.fail("get txqueuelen"))
+            .map_err(self.fail(Operation::GetTxQueueLen))
     }
 
     /// Sets the length of the transmit queue, in packets.
     pub fn set_txqueuelen(&self, txqueuelen: u32) -> Result<()> {
         self.interface
             .set_txqueuelen(txqueuelen)
-            .map_err(self.fail("set txqueuelen"))
+            .map_err(self.fail(Operation::SetTxQueueLen))
     }
 }
 
@@ -563,7 +580,40 @@ impl Write for &Device {
     }
 }
 
-#[cfg(unix)]
+/// Readiness where a queue is not a pollable fd (`cfg(not(tun_fd))`; Windows, once it has its
+/// platform module): the async adapters wait through these instead of registering an fd.
+#[cfg(not(tun_fd))]
+impl Device {
+    /// Polls until a packet may be waiting (then [`recv`](Self::recv) may still say
+    /// `WouldBlock`); the platform wakes the task, with no thread of this crate.
+    pub fn poll_recv_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.queue.poll_recv_ready(cx)
+    }
+
+    /// Polls until the device may take a packet.
+    pub fn poll_send_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.queue.poll_send_ready(cx)
+    }
+}
+
+#[cfg(tun_persist)]
+impl Device {
+    /// A second `Device` on a duplicate of this queue's fd (the builder's persistence guard).
+    pub(crate) fn duplicate(&self) -> io::Result<Device> {
+        Ok(Device {
+            queue: self.queue.try_clone()?,
+            interface: Arc::clone(&self.interface),
+        })
+    }
+}
+
+#[cfg(tun_fd)]
 mod fd {
     use super::Device;
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};

@@ -38,7 +38,7 @@ pub enum ErrorKind {
 /// Converts into [`io::Error`] (keeping its [`io::ErrorKind`]) for code that works in `io::Result`.
 pub struct Error {
     kind: ErrorKind,
-    operation: &'static str,
+    operation: Operation,
     device: Option<String>,
     detail: Option<String>,
     source: Option<io::Error>,
@@ -50,7 +50,7 @@ impl Error {
     ///
     /// Public so that runtime adapters report their own failures (for example "no runtime") in the
     /// same type as the core.
-    pub fn new(operation: &'static str, device: &str, source: io::Error) -> Error {
+    pub fn new(operation: Operation, device: &str, source: io::Error) -> Error {
         Error {
             kind: classify(operation, &source),
             operation,
@@ -61,7 +61,7 @@ impl Error {
     }
 
     /// An argument rejected before any system call.
-    pub(crate) fn invalid(operation: &'static str, device: &str, detail: String) -> Error {
+    pub(crate) fn invalid(operation: Operation, device: &str, detail: String) -> Error {
         Error {
             kind: ErrorKind::InvalidInput,
             operation,
@@ -72,8 +72,10 @@ impl Error {
     }
 
     /// A device exists but does not match what was asked for (for example its packet
-    /// information mode), found out after the system calls succeeded.
-    pub(crate) fn incompatible(operation: &'static str, device: &str, detail: String) -> Error {
+    /// information mode), found out after the system calls succeeded. Only where a build can
+    /// attach to an existing device.
+    #[cfg(any(tun_persist, tun_multi_queue))]
+    pub(crate) fn incompatible(operation: Operation, device: &str, detail: String) -> Error {
         Error {
             kind: ErrorKind::Incompatible,
             operation,
@@ -84,8 +86,8 @@ impl Error {
     }
 
     /// An operation this platform does not offer (yet).
-    #[allow(dead_code)] // used by the platform modules that lack a feature
-    pub(crate) fn unsupported(operation: &'static str, detail: String) -> Error {
+    #[cfg_attr(tun_linux, allow(dead_code))] // Linux offers everything it declares
+    pub(crate) fn unsupported(operation: Operation, detail: String) -> Error {
         Error {
             kind: ErrorKind::Unsupported,
             operation,
@@ -100,8 +102,8 @@ impl Error {
         self.kind
     }
 
-    /// What was being done, for example `"set MTU"`.
-    pub fn operation(&self) -> &'static str {
+    /// What was being done, for example [`Operation::SetMtu`] (displayed as "set MTU").
+    pub fn operation(&self) -> Operation {
         self.operation
     }
 
@@ -126,7 +128,7 @@ impl Error {
     }
 }
 
-fn classify(operation: &str, err: &io::Error) -> ErrorKind {
+fn classify(operation: Operation, err: &io::Error) -> ErrorKind {
     if let Some(kind) = crate::sys::error_kind(operation, err) {
         return kind;
     }
@@ -139,20 +141,158 @@ fn classify(operation: &str, err: &io::Error) -> ErrorKind {
     }
 }
 
-/// Operation names shared by the code that creates devices and the platforms' hints.
-pub(crate) mod op {
-    /// Opening the clone device (`/dev/net/tun`).
-    pub const OPEN: &str = "open /dev/net/tun";
-    /// `TUNSETIFF` where no device of the name existed: creating one.
-    pub const CREATE: &str = "create device (TUNSETIFF)";
-    /// `TUNSETIFF` on the name of an existing device: attaching a queue to it.
-    pub const ATTACH: &str = "attach to existing device (TUNSETIFF)";
+/// What an [`Error`] was doing. Displayed as a short phrase ("set MTU"); matched by code that
+/// reacts to particular failures, and by the platform layer to interpret error codes.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Checking the builder's settings, before any system call.
+    CheckSettings,
+    /// Opening the platform's device node or control channel (`/dev/net/tun` on Linux).
+    Open,
+    /// Creating a new device (`TUNSETIFF` where no device of the name existed).
+    Create,
+    /// Attaching a queue to an existing device (`TUNSETIFF` on its name).
+    Attach,
     /// Adopting an fd that was opened elsewhere.
-    pub const FROM_FD: &str = "adopt a TUN/TAP fd";
-    /// Adding an IPv6 address (the kernel answers EACCES where IPv6 is off).
-    pub const ADD_IPV6: &str = "add IPv6 address";
-    /// Removing an IPv6 address (likewise).
-    pub const REMOVE_IPV6: &str = "remove IPv6 address";
+    AdoptFd,
+    /// Opening the control sockets through which the device is configured.
+    OpenControlSocket,
+    /// Switching between blocking and non-blocking I/O.
+    SetNonblocking,
+    /// Reading the interface index.
+    GetIndex,
+    /// Reading the MTU.
+    GetMtu,
+    /// Setting the MTU.
+    SetMtu,
+    /// Reading whether the link is up.
+    GetLinkState,
+    /// Bringing the link up.
+    SetLinkUp,
+    /// Taking the link down.
+    SetLinkDown,
+    /// Reading the MAC address.
+    GetMac,
+    /// Setting the MAC address.
+    SetMac,
+    /// Reading the primary IPv4 address.
+    GetIpv4Address,
+    /// Setting the primary IPv4 address.
+    SetIpv4Address,
+    /// Reading the IPv4 netmask.
+    GetNetmask,
+    /// Setting the IPv4 netmask.
+    SetNetmask,
+    /// Reading the point-to-point peer address.
+    GetDestination,
+    /// Setting the point-to-point peer address.
+    SetDestination,
+    /// Reading the IPv4 broadcast address.
+    GetBroadcast,
+    /// Setting the IPv4 broadcast address.
+    SetBroadcast,
+    /// Adding an IPv4 network (address and prefix).
+    AddIpv4,
+    /// Removing an IPv4 network.
+    RemoveIpv4,
+    /// Adding an IPv6 address.
+    AddIpv6,
+    /// Removing an IPv6 address.
+    RemoveIpv6,
+    /// Listing the interface's addresses.
+    ListAddresses,
+    /// Opening one more queue of a multi-queue device.
+    AddQueue,
+    /// Putting a detached queue back into the device's packet distribution.
+    AttachQueue,
+    /// Taking a queue out of the device's packet distribution.
+    DetachQueue,
+    /// Reading whether the device is persistent.
+    GetPersist,
+    /// Making the device persistent, or not.
+    SetPersist,
+    /// Reading the user allowed to attach.
+    GetOwner,
+    /// Setting the user allowed to attach.
+    SetOwner,
+    /// Reading the group allowed to attach.
+    GetGroup,
+    /// Setting the group allowed to attach.
+    SetGroup,
+    /// Reading whether the device is multi-queue.
+    GetQueueMode,
+    /// Counting the device's queues.
+    CountQueues,
+    /// Reading the transmit queue length.
+    GetTxQueueLen,
+    /// Setting the transmit queue length.
+    SetTxQueueLen,
+    /// Registering the device with an async runtime's reactor (the adapters).
+    Register,
+    /// Taking the device back from an async runtime's reactor (the adapters).
+    Deregister,
+    /// Starting an async runtime's reactor (the adapters).
+    StartReactor,
+}
+
+impl Operation {
+    /// The phrase this operation is displayed as.
+    pub fn as_str(self) -> &'static str {
+        use Operation::*;
+        match self {
+            CheckSettings => "check settings",
+            Open => "open the device node",
+            Create => "create device",
+            Attach => "attach to existing device",
+            AdoptFd => "adopt a TUN/TAP fd",
+            OpenControlSocket => "open control socket",
+            SetNonblocking => "set non-blocking mode",
+            GetIndex => "get interface index",
+            GetMtu => "get MTU",
+            SetMtu => "set MTU",
+            GetLinkState => "get link state",
+            SetLinkUp => "bring link up",
+            SetLinkDown => "bring link down",
+            GetMac => "get MAC address",
+            SetMac => "set MAC address",
+            GetIpv4Address => "get IPv4 address",
+            SetIpv4Address => "set IPv4 address",
+            GetNetmask => "get IPv4 netmask",
+            SetNetmask => "set IPv4 netmask",
+            GetDestination => "get IPv4 destination",
+            SetDestination => "set IPv4 destination",
+            GetBroadcast => "get IPv4 broadcast address",
+            SetBroadcast => "set IPv4 broadcast address",
+            AddIpv4 => "add IPv4 address",
+            RemoveIpv4 => "remove IPv4 address",
+            AddIpv6 => "add IPv6 address",
+            RemoveIpv6 => "remove IPv6 address",
+            ListAddresses => "list addresses",
+            AddQueue => "add queue",
+            AttachQueue => "attach queue",
+            DetachQueue => "detach queue",
+            GetPersist => "get persistence",
+            SetPersist => "set persistence",
+            GetOwner => "get owner",
+            SetOwner => "set owner",
+            GetGroup => "get group",
+            SetGroup => "set group",
+            GetQueueMode => "get queue mode",
+            CountQueues => "count queues",
+            GetTxQueueLen => "get txqueuelen",
+            SetTxQueueLen => "set txqueuelen",
+            Register => "register with the runtime's reactor",
+            Deregister => "deregister from the runtime's reactor",
+            StartReactor => "start the runtime's reactor",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl fmt::Display for Error {
@@ -216,7 +356,7 @@ mod tests {
     #[test]
     fn permission_denied_names_the_capability() {
         let err = Error::new(
-            op::CREATE,
+            Operation::Create,
             "tun7",
             io::Error::from_raw_os_error(libc::EPERM),
         );

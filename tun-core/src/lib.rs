@@ -27,8 +27,14 @@
 //! - [`Device`] (`device.rs`): one queue. Packet I/O on `&self`, the run-time getters and
 //!   setters, `AsFd`/`AsRawFd`/`IntoRawFd`, `Read`/`Write` with packet semantics.
 //! - [`Error`] (`error.rs`): what failed, on which device, the OS error, and a hint.
-//! - `sys/`: the platform layer and all the `unsafe`: Linux (and Android) today; every other
-//!   target compiles and reports [`ErrorKind::Unsupported`].
+//! - `check.rs`: one check per setting, used by the build and by every run-time setter.
+//! - `config.rs` ([`Layer`]) and `net.rs` ([`InterfaceAddress`]): the plain types the platform
+//!   layer works in.
+//! - `sys/`: the platform layer and all the `unsafe`, depending on nothing above it: Linux (and
+//!   Android) today, on a Unix layer (`sys/unix/`) the other Unix platforms will share; every
+//!   other target compiles and reports [`ErrorKind::Unsupported`].
+//! - `build.rs`: which capability (multi-queue, persistence, packet information, ...) exists on
+//!   which target, declared once; items that exist only somewhere say so in their docs.
 //!
 //! ## Privileges
 //! Creating a device needs `CAP_NET_ADMIN` (root, or `setcap cap_net_admin+ep`), except
@@ -40,19 +46,31 @@
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
-// Until every platform has its module, some shared code is used only by the implemented ones.
-#![cfg_attr(
-    not(any(target_os = "linux", target_os = "android")),
-    allow(dead_code, unused_imports)
-)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod check;
+mod config;
 mod device;
 mod error;
+mod net;
 mod sys;
 
 pub use crate::builder::{Builder, FromDevice};
-pub use crate::check::{MAX_MTU, MAX_NAME_LEN, MAX_QUEUES, MIN_IPV6_MTU, MIN_MTU};
-pub use crate::device::{Device, InterfaceAddress, Layer, PACKET_INFO_LEN};
-pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::check::{MAX_MTU, MIN_IPV6_MTU, MIN_MTU};
+pub use crate::config::Layer;
+pub use crate::device::Device;
+pub use crate::error::{Error, ErrorKind, Operation, Result};
+pub use crate::net::InterfaceAddress;
+
+/// The longest interface name the platform accepts, in bytes (Linux: `IFNAMSIZ` less the NUL).
+#[cfg(tun_linux)]
+pub const MAX_NAME_LEN: usize = sys::MAX_NAME_LEN;
+
+/// The most queues one multi-queue device may have (Linux: `MAX_TAP_QUEUES`).
+#[cfg(tun_multi_queue)]
+pub const MAX_QUEUES: usize = sys::MAX_QUEUES;
+
+/// The length of the packet information header ([`Builder::packet_info`]).
+#[cfg(tun_packet_info)]
+pub const PACKET_INFO_LEN: usize = sys::PACKET_INFO_LEN;

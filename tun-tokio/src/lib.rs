@@ -38,52 +38,33 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod ready;
+
 use std::fmt;
-use std::future::Future;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll};
 
-use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub use tun_core::{
-    Builder, Device, Error, ErrorKind, FromDevice, InterfaceAddress, Layer, Result,
+    Builder, Device, Error, ErrorKind, FromDevice, InterfaceAddress, Layer, Operation, Result,
 };
 
-/// Readiness that lets a receive go ahead. A deleted device reports only an error event
-/// (`EPOLLERR`), which tokio does not count as readable: without `ERROR` a pending `recv` would
-/// never wake.
-const RECV: Interest = Interest::READABLE.add(Interest::ERROR);
-/// Readiness that lets a send go ahead (see [`RECV`]).
-const SEND: Interest = Interest::WRITABLE.add(Interest::ERROR);
-
-/// A wait for readiness kept from one `poll_*` call to the next.
-///
-/// tokio's poll-style readiness (`poll_read_ready`) wakes only for readable events, and a deleted
-/// device reports an error event alone, so `poll_recv` would sleep forever. Its waits are
-/// therefore [`AsyncFd::ready`] futures (which take the `ERROR` interest), kept here between
-/// polls. They are made only when an operation would block: a poll that finds a packet waiting
-/// neither allocates nor locks.
-type Wait = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+use crate::ready::{Direction, Io};
 
 /// A TUN/TAP device queue for tokio.
 ///
 /// `Send + Sync`: share it between a reader and a writer task with `Arc<Tun>`. Every operation
 /// takes `&self`. The device's settings (MTU, addresses, link state, ...) are on
-/// [`device()`](Self::device), which uses the same fd and control socket.
+/// [`device()`](Self::device), which uses the same queue and control socket.
 pub struct Tun {
-    /// Shared with the pending waits, which outlive the `poll_*` call that made them.
-    io: Arc<AsyncFd<Device>>,
-    recv_wait: Mutex<Option<Wait>>,
-    send_wait: Mutex<Option<Wait>>,
+    io: Io,
 }
 
 impl fmt::Debug for Tun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Tun").field(self.io.get_ref()).finish()
+        f.debug_tuple("Tun").field(self.io.device()).finish()
     }
 }
 
@@ -93,7 +74,7 @@ impl FromDevice for Tun {
     fn from_device(device: Device) -> Result<Tun> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::new(
-                "register with tokio",
+                Operation::Register,
                 device.name(),
                 io::Error::other(
                     "no tokio runtime is running: call build() from inside a runtime \
@@ -103,22 +84,8 @@ impl FromDevice for Tun {
         }
         device.set_nonblocking(true)?;
         let name = device.name().to_owned();
-        // tokio deprecates the safe `AsyncFd::new` (in favour of the `unsafe fn register`) because
-        // an arbitrary `T: AsRawFd` might close or swap its fd while registered. `Device` owns its
-        // fd for its whole life and always returns that same fd, so the concern does not apply,
-        // and this keeps the adapter free of `unsafe` and working with every tokio 1.x release.
-        #[allow(deprecated)]
-        let io =
-            AsyncFd::new(device).map_err(|err| Error::new("register with tokio", &name, err))?;
-        Ok(Tun {
-            io: Arc::new(io),
-            recv_wait: Mutex::new(None),
-            send_wait: Mutex::new(None),
-        })
-    }
-
-    fn device(&self) -> &Device {
-        self.io.get_ref()
+        let io = Io::new(device).map_err(|err| Error::new(Operation::Register, &name, err))?;
+        Ok(Tun { io })
     }
 }
 
@@ -129,7 +96,7 @@ impl Tun {
         Builder::new()
     }
 
-    /// Wraps a device, for example one adopted with [`Device::from_fd`]. Must be called inside a
+    /// Wraps a device, for example one adopted with `Device::from_fd`. Must be called inside a
     /// tokio runtime.
     pub fn new(device: Device) -> Result<Tun> {
         Tun::from_device(device)
@@ -138,7 +105,7 @@ impl Tun {
     /// The device, for its settings: `tun.device().set_mtu(1400)`, `tun.device().addresses()`.
     /// Its blocking I/O methods would return `WouldBlock` here: use the async ones of `Tun`.
     pub fn device(&self) -> &Device {
-        self.io.get_ref()
+        self.io.device()
     }
 
     /// Deregisters from tokio and returns the device (still in non-blocking mode).
@@ -147,43 +114,32 @@ impl Tun {
     /// waits, dropped first); it returns a `Result` like `tun_async_std::Tun::into_device`, whose
     /// reactor may refuse.
     pub fn into_device(self) -> Result<Device> {
-        let Tun {
-            io,
-            recv_wait,
-            send_wait,
-        } = self;
-        drop((recv_wait, send_wait));
-        let name = io.get_ref().name().to_owned();
-        Arc::try_unwrap(io).map(AsyncFd::into_inner).map_err(|_| {
-            Error::new(
-                "deregister from tokio",
-                &name,
-                io::Error::other("the device is still registered by a pending operation"),
-            )
-        })
+        let name = self.name().to_owned();
+        self.io
+            .into_device()
+            .map_err(|err| Error::new(Operation::Deregister, &name, err))
     }
 
     /// The interface name.
     pub fn name(&self) -> &str {
-        self.io.get_ref().name()
-    }
-
-    /// The queue's fd (also available through `AsRawFd`/`AsFd`).
-    pub fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
+        self.io.device().name()
     }
 
     /// Receives one packet. See [`Device::recv`] for buffers shorter than the packet.
     ///
     /// Cancel safe: a packet is taken from the kernel only in the poll that returns it.
-    /// If the device is deleted, returns the error instead of waiting forever.
+    /// If the device is deleted, returns the error ([`io::ErrorKind::NotFound`]) instead of
+    /// waiting forever.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io_first(RECV, |device| device.recv(buf)).await
+        self.io
+            .io_first(Direction::Recv, |device| device.recv(buf))
+            .await
     }
 
     /// Receives one packet scattered over `bufs`. Cancel safe, like [`recv`](Self::recv).
     pub async fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io_first(RECV, |device| device.recv_vectored(bufs))
+        self.io
+            .io_first(Direction::Recv, |device| device.recv_vectored(bufs))
             .await
     }
 
@@ -191,92 +147,66 @@ impl Tun {
     ///
     /// Cancel safe: a packet is either written whole by the poll that returns, or not at all.
     pub async fn send(&self, packet: &[u8]) -> io::Result<usize> {
-        self.io_first(SEND, |device| device.send(packet)).await
+        self.io
+            .io_first(Direction::Send, |device| device.send(packet))
+            .await
     }
 
     /// Sends one packet gathered from `bufs`. Cancel safe, like [`send`](Self::send).
     pub async fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io_first(SEND, |device| device.send_vectored(bufs))
+        self.io
+            .io_first(Direction::Send, |device| device.send_vectored(bufs))
             .await
     }
 
     /// Sends one packet, failing if the kernel took less than all of it (it never splits a
     /// packet, so this is [`send`](Self::send) with the check done). Cancel safe.
     pub async fn send_all(&self, packet: &[u8]) -> io::Result<()> {
-        self.io_first(SEND, |device| device.send_all(packet)).await
+        self.io
+            .io_first(Direction::Send, |device| device.send_all(packet))
+            .await
     }
 
     /// Sends one packet gathered from `bufs`, failing if it was not taken whole. Cancel safe.
     pub async fn send_vectored_all(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
-        self.io_first(SEND, |device| device.send_vectored_all(bufs))
+        self.io
+            .io_first(Direction::Send, |device| device.send_vectored_all(bufs))
             .await
     }
 
     /// Receives one packet if one is waiting, `WouldBlock` otherwise.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_io(Interest::READABLE, |device| device.recv(buf))
+        self.io.try_io(Direction::Recv, |device| device.recv(buf))
     }
 
     /// Receives one packet into `bufs` if one is waiting, `WouldBlock` otherwise.
     pub fn try_recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.try_io(Interest::READABLE, |device| device.recv_vectored(bufs))
+        self.io
+            .try_io(Direction::Recv, |device| device.recv_vectored(bufs))
     }
 
     /// Sends one packet if the device is writable, `WouldBlock` otherwise.
     pub fn try_send(&self, packet: &[u8]) -> io::Result<usize> {
-        self.try_io(Interest::WRITABLE, |device| device.send(packet))
+        self.io
+            .try_io(Direction::Send, |device| device.send(packet))
     }
 
     /// Sends one packet gathered from `bufs` if the device is writable, `WouldBlock` otherwise.
     pub fn try_send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.try_io(Interest::WRITABLE, |device| device.send_vectored(bufs))
-    }
-
-    /// Runs `io` at once and waits for readiness only when it would block. A packet that arrived
-    /// since the last `WouldBlock` is then taken without a round trip through the reactor (which
-    /// would only learn of it at its next `epoll_wait`). The direct call bypasses tokio's
-    /// cooperative budget, so the budget is spent here: a task that always finds a packet waiting
-    /// still yields to the others now and then.
-    async fn io_first<R>(
-        &self,
-        interest: Interest,
-        mut io: impl FnMut(&Device) -> io::Result<R>,
-    ) -> io::Result<R> {
-        tokio::task::coop::consume_budget().await;
-        match io(self.io.get_ref()) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                self.io.async_io(interest, io).await
-            }
-            result => result,
-        }
-    }
-
-    /// `AsyncFd::try_io` checks the readiness of a single interest (a combined one never
-    /// matches), so try the direction first and then the error readiness, which is all a deleted
-    /// device reports.
-    fn try_io<R>(
-        &self,
-        direction: Interest,
-        mut io: impl FnMut(&Device) -> io::Result<R>,
-    ) -> io::Result<R> {
-        match self.io.try_io(direction, &mut io) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                self.io.try_io(Interest::ERROR, io)
-            }
-            result => result,
-        }
+        self.io
+            .try_io(Direction::Send, |device| device.send_vectored(bufs))
     }
 
     /// Waits until a packet may be waiting (or the device failed). Follow with
     /// [`try_recv`](Self::try_recv), which may still return `WouldBlock`. Cancel safe.
     pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(RECV).await.map(|_| ())
+        self.io.ready(Direction::Recv).await
     }
 
     /// Waits until the device may be written. Follow with [`try_send`](Self::try_send). Cancel
     /// safe.
     pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(SEND).await.map(|_| ())
+        self.io.ready(Direction::Send).await
     }
 
     /// Polls for one packet into `buf` (the base of `AsyncRead`). Tries to read first and waits
@@ -286,24 +216,11 @@ impl Tun {
     /// error ([`io::ErrorKind::NotFound`]) when the device is deleted.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let unfilled = buf.initialize_unfilled();
-        let n = ready!(self.poll_io(cx, Interest::READABLE, |device| device.recv(unfilled)))?;
+        let n = ready!(self
+            .io
+            .poll_io(cx, Direction::Recv, |device| device.recv(unfilled)))?;
         buf.advance(n);
         Poll::Ready(Ok(()))
-    }
-
-    /// Polls to send one packet (the base of `AsyncWrite`). Only the task of the latest call is
-    /// woken.
-    pub fn poll_send(&self, cx: &mut Context<'_>, packet: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Interest::WRITABLE, |device| device.send(packet))
-    }
-
-    /// Polls to send one packet gathered from `bufs`.
-    pub fn poll_send_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Interest::WRITABLE, |device| device.send_vectored(bufs))
     }
 
     /// Polls to receive one packet scattered over `bufs`.
@@ -312,55 +229,52 @@ impl Tun {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Interest::READABLE, |device| device.recv_vectored(bufs))
+        self.io
+            .poll_io(cx, Direction::Recv, |device| device.recv_vectored(bufs))
     }
 
-    /// The poll-style [`io_first`](Self::io_first): tries `op` (through [`try_io`](Self::try_io),
-    /// which clears a stale readiness on `WouldBlock`), and otherwise polls the direction's kept
-    /// [`Wait`], which also ends on an error event.
-    fn poll_io<R>(
+    /// Polls to send one packet (the base of `AsyncWrite`). Only the task of the latest call is
+    /// woken.
+    pub fn poll_send(&self, cx: &mut Context<'_>, packet: &[u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Send, |device| device.send(packet))
+    }
+
+    /// Polls to send one packet gathered from `bufs`.
+    pub fn poll_send_vectored(
         &self,
         cx: &mut Context<'_>,
-        direction: Interest,
-        mut op: impl FnMut(&Device) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        let (slot, interest) = if direction.is_readable() {
-            (&self.recv_wait, RECV)
-        } else {
-            (&self.send_wait, SEND)
-        };
-        loop {
-            match self.try_io(direction, &mut op) {
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-                result => return Poll::Ready(result),
-            }
-            let mut wait = lock(slot);
-            let pending = wait.get_or_insert_with(|| {
-                let io = Arc::clone(&self.io);
-                Box::pin(async move { io.ready(interest).await.map(drop) })
-            });
-            let woken = ready!(pending.as_mut().poll(cx));
-            // Spent: the next wait must be a fresh one.
-            *wait = None;
-            woken?;
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Send, |device| device.send_vectored(bufs))
+    }
+}
+
+/// The queue's fd, where a queue is one (Unix).
+#[cfg(unix)]
+mod fd {
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    use super::Tun;
+
+    impl Tun {
+        /// The queue's fd (also available through `AsRawFd`/`AsFd`). Unix.
+        pub fn as_raw_fd(&self) -> RawFd {
+            self.device().as_raw_fd()
         }
     }
-}
 
-fn lock(wait: &Mutex<Option<Wait>>) -> MutexGuard<'_, Option<Wait>> {
-    // A panic while the lock was held leaves at worst a spent wait, which is harmless.
-    wait.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl AsFd for Tun {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
+    impl AsFd for Tun {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.device().as_fd()
+        }
     }
-}
 
-impl AsRawFd for Tun {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
+    impl AsRawFd for Tun {
+        fn as_raw_fd(&self) -> RawFd {
+            self.device().as_raw_fd()
+        }
     }
 }
 

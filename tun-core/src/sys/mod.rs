@@ -1,32 +1,53 @@
 //! The platform layer: every system call of the crate, and all of its `unsafe`.
 //!
-//! # The contract
-//! Each platform module provides the same small set of items, with the same names, so that a
-//! reader finds the Linux and the (future) macOS version of a call in the same place, and a new
-//! platform is "implement this list":
+//! It depends on nothing above it: it receives a [`Config`](crate::config::Config), works in
+//! the crate's address and error types (`net.rs`, `error.rs`), and hands back its own queues and
+//! interface handle, from which `device.rs` makes [`Device`](crate::Device)s.
 //!
-//! - `create(&Config) -> Result<Vec<Device>>`: open (or attach to) the device with the requested
-//!   name, layer, packet-information mode and queue count; make the interface handle in the
-//!   device's own network namespace. No interface settings: the builder applies those through
-//!   the `Interface` methods below, the same ones users call at run time. On error, everything
-//!   opened so far is closed.
-//! - `Queue`: one open queue. `recv`, `send`, `recv_vectored`, `send_vectored`,
-//!   `set_nonblocking`; on Unix also `AsFd` and `Into<OwnedFd>`.
-//! - `Interface`: the interface settings, shared by all queues of a build. `name`, `index`,
-//!   `mtu`/`set_mtu`, `is_up`/`set_up`, `mac`/`set_mac`, `ipv4(Ipv4Field)`/`set_ipv4`,
-//!   `add_ipv6`/`remove_ipv6`, `addresses`.
-//! - `error_kind(operation, &io::Error)` and `hint(operation, &io::Error)`: what the platform's
+//! # The contract
+//! Each platform module provides the same items, with the same names, so that a reader finds the
+//! Linux and the (future) macOS version of a call in the same place, and a new platform is
+//! "implement this list":
+//!
+//! - `create(&Config) -> Result<Created>`: open (or attach to) the device with the requested
+//!   name, layer, framing and queue count; make the interface handle in the device's own network
+//!   namespace. No interface settings: the builder applies those through the `Interface` methods
+//!   below, the same ones users call at run time. On error, everything opened so far is closed.
+//! - `check_name(&str) -> Checked`: the platform's interface name rules, checked before any
+//!   system call.
+//! - `Queue`: one open queue, which owns its framing: `recv`, `send`, `recv_vectored`,
+//!   `send_vectored` move exactly the user's packet (a platform whose kernel adds a header that
+//!   the user did not ask for strips and adds it itself, with `readv`/`writev`, not a copy);
+//!   `layer`, `has_packet_info`, `frame_overhead` (bytes beyond the MTU a receive buffer needs),
+//!   `set_nonblocking`, `try_clone`. Where a queue is an fd (`cfg(tun_fd)`): `AsFd` and
+//!   `Into<OwnedFd>`; elsewhere `poll_recv_ready`/`poll_send_ready`, which wake the task when the
+//!   queue may be ready, with no thread of the crate's own.
+//! - `Interface`: the interface settings, shared by all queues of a build, in network terms:
+//!   `name`, `index`, `mtu`/`set_mtu`, `is_up`/`set_up`, `mac`/`set_mac`,
+//!   `add_ipv4`/`remove_ipv4` and `add_ipv6`/`remove_ipv6` (networks: address and prefix,
+//!   several per device), `addresses`.
+//! - `error_kind(Operation, &io::Error)` and `hint(Operation, &io::Error)`: what the platform's
 //!   error codes mean, for [`Error`](crate::Error).
 //!
-//! Platform-only features are items that exist only under their `cfg` (on Linux: `adopt` for
-//! [`Device::from_fd`](crate::Device::from_fd), queue attach/detach, persistence, owner and
-//! group, `txqueuelen`, `TunInfo`), never run-time "unsupported" stubs.
+//! Platform-only features are items that exist only under their capability `cfg` (declared once,
+//! in `build.rs`), never run-time "unsupported" stubs: on Linux `adopt`, `Interface::open_queue`,
+//! `Queue::set_attached`, persistence, owner and group, `txqueuelen`, `TunInfo`, the primary
+//! IPv4 address's fields (`ipv4`/`set_ipv4` with [`Ipv4Field`]), and the constants
+//! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`.
 //!
 //! Every other target compiles against `unsupported`, whose `create` reports
-//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), so that platform work only adds
-//! files.
+//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so
+//! that platform work only adds files.
 
-/// Which IPv4 setting an ioctl-style getter or setter addresses.
+/// What `create` hands back: the queues, in order, and the interface they share.
+#[derive(Debug)]
+pub(crate) struct Created {
+    pub(crate) queues: Vec<Queue>,
+    pub(crate) interface: Interface,
+}
+
+/// Which field of the primary IPv4 address an ioctl-style getter or setter addresses.
+#[cfg(tun_destination_broadcast)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ipv4Field {
     Address,
@@ -36,7 +57,8 @@ pub(crate) enum Ipv4Field {
 }
 
 cfg_if::cfg_if! {
-    if #[cfg(any(target_os = "linux", target_os = "android"))] {
+    if #[cfg(tun_linux)] {
+        mod unix;
         mod linux;
         pub(crate) use self::linux::*;
     } else {

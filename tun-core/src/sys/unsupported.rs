@@ -1,28 +1,34 @@
 //! Targets without TUN/TAP support yet: everything compiles, `create` says it is unsupported.
 //!
 //! `Queue` and `Interface` are uninhabited: no `Device` can exist here, so their methods are
-//! never called and `match *self {}` proves it to the compiler.
+//! never called and `match *self {}` proves it to the compiler. Nothing here pretends to work.
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::Ipv4Field;
-use crate::builder::Config;
-use crate::device::{Device, InterfaceAddress};
-use crate::error::{Error, ErrorKind, Result};
+use super::Created;
+use crate::check::Checked;
+use crate::config::{Config, Layer};
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::net::InterfaceAddress;
 
-/// No platform knowledge of errno values here: the error kind follows `io::ErrorKind`.
-pub(crate) fn error_kind(_operation: &str, _err: &io::Error) -> Option<ErrorKind> {
+/// No platform knowledge of error codes here: the error kind follows `io::ErrorKind`.
+pub(crate) fn error_kind(_operation: Operation, _err: &io::Error) -> Option<ErrorKind> {
     None
 }
 
-pub(crate) fn hint(_operation: &str, _err: &io::Error) -> Option<&'static str> {
+pub(crate) fn hint(_operation: Operation, _err: &io::Error) -> Option<&'static str> {
     None
 }
 
-pub(crate) fn create(_config: &Config) -> Result<Vec<Device>> {
+/// No name rules to apply: `create` refuses every device anyway.
+pub(crate) fn check_name(_name: &str) -> Checked {
+    Ok(())
+}
+
+pub(crate) fn create(_config: &Config) -> Result<Created> {
     Err(Error::unsupported(
-        "create device",
+        Operation::Create,
         format!(
             "TUN/TAP devices are not supported on {} yet (supported: Linux, Android)",
             std::env::consts::OS
@@ -33,8 +39,16 @@ pub(crate) fn create(_config: &Config) -> Result<Vec<Device>> {
 #[derive(Debug)]
 pub(crate) enum Queue {}
 
-#[allow(clippy::unused_self)]
 impl Queue {
+    pub(crate) fn layer(&self) -> Layer {
+        match *self {}
+    }
+    pub(crate) fn has_packet_info(&self) -> bool {
+        match *self {}
+    }
+    pub(crate) fn frame_overhead(&self) -> usize {
+        match *self {}
+    }
     pub(crate) fn recv(&self, _buf: &mut [u8]) -> io::Result<usize> {
         match *self {}
     }
@@ -50,16 +64,30 @@ impl Queue {
     pub(crate) fn set_nonblocking(&self, _nonblocking: bool) -> io::Result<()> {
         match *self {}
     }
+    #[cfg(not(tun_fd))]
+    pub(crate) fn poll_recv_ready(
+        &self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match *self {}
+    }
+    #[cfg(not(tun_fd))]
+    pub(crate) fn poll_send_ready(
+        &self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match *self {}
+    }
 }
 
-#[cfg(unix)]
+#[cfg(tun_fd)]
 impl std::os::fd::AsFd for Queue {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         match *self {}
     }
 }
 
-#[cfg(unix)]
+#[cfg(tun_fd)]
 impl From<Queue> for std::os::fd::OwnedFd {
     fn from(queue: Queue) -> std::os::fd::OwnedFd {
         match queue {}
@@ -94,10 +122,10 @@ impl Interface {
     pub(crate) fn set_mac(&self, _mac: [u8; 6]) -> io::Result<()> {
         match *self {}
     }
-    pub(crate) fn ipv4(&self, _field: Ipv4Field) -> io::Result<Option<Ipv4Addr>> {
+    pub(crate) fn add_ipv4(&self, _address: Ipv4Addr, _prefix_len: u8) -> io::Result<()> {
         match *self {}
     }
-    pub(crate) fn set_ipv4(&self, _field: Ipv4Field, _address: Ipv4Addr) -> io::Result<()> {
+    pub(crate) fn remove_ipv4(&self, _address: Ipv4Addr, _prefix_len: u8) -> io::Result<()> {
         match *self {}
     }
     pub(crate) fn add_ipv6(&self, _address: Ipv6Addr, _prefix_len: u8) -> io::Result<()> {

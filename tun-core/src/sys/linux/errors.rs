@@ -3,23 +3,47 @@
 
 use std::io;
 
-use crate::error::{op, ErrorKind};
+use crate::error::{ErrorKind, Operation};
 
 /// Whether `operation` changes IPv6 addresses.
-fn is_ipv6_change(operation: &str) -> bool {
-    operation == op::ADD_IPV6 || operation == op::REMOVE_IPV6
+fn is_ipv6_change(operation: Operation) -> bool {
+    matches!(operation, Operation::AddIpv6 | Operation::RemoveIpv6)
 }
 
 /// Whether `operation` is a `TUNSETIFF` (creating a device, or attaching to one).
-fn is_tunsetiff(operation: &str) -> bool {
-    operation == op::CREATE || operation == op::ATTACH
+fn is_tunsetiff(operation: Operation) -> bool {
+    matches!(operation, Operation::Create | Operation::Attach)
 }
 
-pub(crate) fn error_kind(operation: &str, err: &io::Error) -> Option<ErrorKind> {
+/// Whether `operation` changes an interface setting (which Android leaves to `VpnService`).
+fn is_setting(operation: Operation) -> bool {
+    use Operation::*;
+    matches!(
+        operation,
+        SetMtu
+            | SetLinkUp
+            | SetLinkDown
+            | SetMac
+            | SetIpv4Address
+            | SetNetmask
+            | SetDestination
+            | SetBroadcast
+            | AddIpv4
+            | RemoveIpv4
+            | AddIpv6
+            | RemoveIpv6
+            | SetTxQueueLen
+    )
+}
+
+/// Android apps configure their tunnel on `VpnService.Builder`; the kernel refuses them the
+/// ioctls and rtnetlink requests.
+const ANDROID_SETTING_HINT: &str = "Android apps may not change interface settings: set them on      VpnService.Builder (addAddress, setMtu, addRoute) before establish()";
+pub(crate) fn error_kind(operation: Operation, err: &io::Error) -> Option<ErrorKind> {
     Some(match err.raw_os_error()? {
         // EINVAL means "another kind of device" only when one of that name exists (the build
         // checks, and reports ATTACH then); otherwise the kernel refused the name or the flags.
-        libc::EINVAL if operation == op::ATTACH => ErrorKind::Incompatible,
+        libc::EINVAL if operation == Operation::Attach => ErrorKind::Incompatible,
         // The kernel answers EACCES to IPv6 address changes on an interface without IPv6.
         libc::EACCES if is_ipv6_change(operation) => ErrorKind::Unsupported,
         libc::EPERM | libc::EACCES => ErrorKind::PermissionDenied,
@@ -35,17 +59,20 @@ pub(crate) fn error_kind(operation: &str, err: &io::Error) -> Option<ErrorKind> 
     })
 }
 
-pub(crate) fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
+pub(crate) fn hint(operation: Operation, err: &io::Error) -> Option<&'static str> {
     Some(match err.raw_os_error()? {
         libc::EACCES if is_ipv6_change(operation) => {
             "IPv6 is disabled on this device (sysctl net.ipv6.conf.<name>.disable_ipv6 = 1, \
              or IPv6 is off system-wide), or its MTU is below 1280"
         }
-        libc::EACCES if operation == op::OPEN => {
+        libc::EACCES if operation == Operation::Open => {
             "the permissions of /dev/net/tun deny this user (it is mode 0600, root only, on many \
              distributions): run as root, or give the user access to the node (a udev rule \
              setting its group and mode 0660); creating a device then still needs \
              CAP_NET_ADMIN, unless it attaches to a persistent device owned by the user or group"
+        }
+        libc::EPERM | libc::EACCES if cfg!(target_os = "android") && is_setting(operation) => {
+            ANDROID_SETTING_HINT
         }
         libc::EPERM | libc::EACCES => {
             "needs CAP_NET_ADMIN (run as root or `setcap cap_net_admin+ep` on the binary), \
@@ -56,23 +83,23 @@ pub(crate) fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
              it, or all its queues are taken): choose another name or leave it empty for the \
              kernel to pick"
         }
-        libc::EINVAL if operation == op::ATTACH => {
+        libc::EINVAL if operation == Operation::Attach => {
             "a device of this name already exists as another kind (TUN vs TAP, packet \
              information on/off, single vs multi-queue) or is not a TUN/TAP device: match its \
              settings or choose another name"
         }
-        libc::EINVAL if operation == op::CREATE => {
+        libc::EINVAL if operation == Operation::Create => {
             "the kernel refused the name or the flags: check the name against the kernel's \
              rules (see `Builder::name`)"
         }
         libc::E2BIG if is_tunsetiff(operation) => {
             "the device already has the most queues a TUN/TAP device may have (256)"
         }
-        libc::ENOENT | libc::ENODEV if operation == op::OPEN => {
+        libc::ENOENT | libc::ENODEV if operation == Operation::Open => {
             "the TUN/TAP driver is missing: `modprobe tun`, or create the node with \
              `mknod /dev/net/tun c 10 200`"
         }
-        libc::ENOTTY | libc::EBADFD if operation == op::FROM_FD => {
+        libc::ENOTTY | libc::EBADFD if operation == Operation::AdoptFd => {
             "the fd is not an attached TUN/TAP queue"
         }
         libc::ENODEV | libc::ENXIO | libc::EBADFD => {
@@ -90,35 +117,41 @@ pub(crate) fn hint(operation: &str, err: &io::Error) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    fn hint_of(operation: &str, errno: i32) -> &'static str {
+    fn hint_of(operation: Operation, errno: i32) -> &'static str {
         hint(operation, &io::Error::from_raw_os_error(errno)).unwrap_or("")
     }
 
     #[test]
     fn a_closed_clone_device_node_is_named() {
-        let text = hint_of(op::OPEN, libc::EACCES);
+        let text = hint_of(Operation::Open, libc::EACCES);
         assert!(text.contains("permissions of /dev/net/tun"), "{text}");
         assert!(text.contains("udev"), "{text}");
         // TUNSETIFF's EPERM stays the capability.
-        assert!(hint_of(op::CREATE, libc::EPERM).contains("CAP_NET_ADMIN"));
+        assert!(hint_of(Operation::Create, libc::EPERM).contains("CAP_NET_ADMIN"));
     }
 
     #[test]
     fn einval_is_incompatible_only_when_attaching() {
         let einval = io::Error::from_raw_os_error(libc::EINVAL);
         assert_eq!(
-            error_kind(op::ATTACH, &einval),
+            error_kind(Operation::Attach, &einval),
             Some(ErrorKind::Incompatible)
         );
         assert_eq!(
-            error_kind(op::CREATE, &einval),
+            error_kind(Operation::Create, &einval),
             Some(ErrorKind::InvalidInput)
         );
-        assert!(!hint_of(op::CREATE, libc::EINVAL).contains("another kind"));
+        assert!(!hint_of(Operation::Create, libc::EINVAL).contains("another kind"));
+    }
+
+    #[test]
+    fn android_refusals_point_to_vpnservice() {
+        assert!(ANDROID_SETTING_HINT.contains("VpnService.Builder"));
+        assert!(is_setting(Operation::SetMtu) && !is_setting(Operation::GetMtu));
     }
 
     #[test]
     fn the_queue_limit_is_named() {
-        assert!(hint_of(op::ATTACH, libc::E2BIG).contains("256"));
+        assert!(hint_of(Operation::Attach, libc::E2BIG).contains("256"));
     }
 }

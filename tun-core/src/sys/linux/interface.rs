@@ -9,13 +9,13 @@ use std::io;
 use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use socket2::{Domain, Socket, Type};
 
-use super::cvt;
 use super::netlink::{self, Netlink, TunInfo};
-use crate::device::InterfaceAddress;
+use crate::net::InterfaceAddress;
+use crate::sys::unix::{cvt, from_c_char, ifreq_name, ifreq_with_name, to_c_char};
 use crate::sys::Ipv4Field;
 
 /// The handle for a device's settings: the interface it is bound to, and the sockets to
@@ -32,48 +32,9 @@ pub(crate) struct Interface {
     inet: Socket,
     /// `None` where IPv6 is disabled; IPv6 calls then fail with the error seen at creation.
     inet6: Option<Socket>,
-    netlink: Mutex<Netlink>,
-}
-
-/// `c_char` is `i8` on some targets and `u8` on others: reinterpret the byte either way.
-#[allow(clippy::unnecessary_cast)]
-fn to_c_char(byte: u8) -> libc::c_char {
-    byte as libc::c_char
-}
-
-/// The inverse of [`to_c_char`].
-#[allow(clippy::unnecessary_cast)]
-fn from_c_char(c: libc::c_char) -> u8 {
-    c as u8
-}
-
-/// A zeroed `ifreq` carrying `name`.
-pub(crate) fn ifreq_with_name(name: &str) -> io::Result<libc::ifreq> {
-    // SAFETY: `ifreq` is plain old data (arrays, integers and a pointer in a union), for which
-    // all zeros is a valid value.
-    let mut ifr: libc::ifreq = unsafe { mem::zeroed() };
-    // The builder checked the length; this keeps an unchecked name (from the kernel) safe too.
-    if name.len() >= ifr.ifr_name.len() || name.contains('\0') {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("interface name {name:?} does not fit IFNAMSIZ"),
-        ));
-    }
-    for (dst, src) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
-        *dst = to_c_char(src);
-    }
-    Ok(ifr)
-}
-
-/// The name in an `ifreq`, up to its NUL.
-pub(crate) fn ifreq_name(ifr: &libc::ifreq) -> String {
-    let bytes: Vec<u8> = ifr
-        .ifr_name
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| from_c_char(c))
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    /// The rtnetlink socket, or the errno that refused it: Android refuses NETLINK_ROUTE to
+    /// apps (API 30+), whose devices then work without what only rtnetlink answers.
+    netlink: Result<Mutex<Netlink>, i32>,
 }
 
 fn sockaddr_from_ipv4(address: Ipv4Addr) -> libc::sockaddr {
@@ -110,13 +71,19 @@ impl Interface {
             Err(err) if err.raw_os_error() == Some(libc::EAFNOSUPPORT) => None,
             Err(err) => return Err(err),
         };
-        let netlink = Netlink::open()?;
+        let netlink = match Netlink::open() {
+            Ok(netlink) => Ok(Mutex::new(netlink)),
+            Err(err) => match err.raw_os_error() {
+                Some(errno @ (libc::EACCES | libc::EPERM | libc::EPROTONOSUPPORT)) => Err(errno),
+                _ => return Err(err),
+            },
+        };
         let mut interface = Interface {
             index: 0,
             names: NameHistory::new(name),
             inet,
             inet6,
-            netlink: Mutex::new(netlink),
+            netlink,
         };
         interface.index = interface.index_of(interface.names.latest())?;
         Ok(interface)
@@ -342,14 +309,33 @@ impl Interface {
         self.ipv6_request(libc::SIOCDIFADDR, address, prefix_len)
     }
 
+    fn netlink(&self) -> io::Result<MutexGuard<'_, Netlink>> {
+        match &self.netlink {
+            Ok(netlink) => Ok(netlink::lock(netlink)),
+            Err(errno) => Err(io::Error::from_raw_os_error(*errno)),
+        }
+    }
+
     pub(crate) fn addresses(&self) -> io::Result<Vec<InterfaceAddress>> {
         // A dump for a deleted index is simply empty: say that the device is gone instead.
         self.ensure_exists()?;
-        netlink::lock(&self.netlink).addresses(self.index)
+        self.netlink()?.addresses(self.index)
     }
 
     pub(crate) fn tun_info(&self) -> io::Result<TunInfo> {
-        netlink::lock(&self.netlink).tun_info(self.index)
+        self.netlink()?.tun_info(self.index)
+    }
+
+    /// Adds an IPv4 network (`RTM_NEWADDR`, addressed by index).
+    pub(crate) fn add_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> io::Result<()> {
+        self.netlink()?
+            .change_ipv4(true, self.index, address, prefix_len)
+    }
+
+    /// Removes an IPv4 network (`RTM_DELADDR`, addressed by index).
+    pub(crate) fn remove_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> io::Result<()> {
+        self.netlink()?
+            .change_ipv4(false, self.index, address, prefix_len)
     }
 }
 

@@ -1,75 +1,40 @@
-//! Linux and Android: `/dev/net/tun`, interface ioctls on a control socket, rtnetlink for listing.
+//! Linux and Android: `/dev/net/tun`, interface ioctls on control sockets, rtnetlink for what no
+//! ioctl does.
 //!
-//! - `queue.rs`: one open queue fd: packet I/O and the `TUN*` ioctls that act on the fd.
+//! - `queue.rs`: one open queue fd: its framing, packet I/O and the `TUN*` ioctls on the fd.
 //! - `interface.rs`: the `SIOC*IF*` ioctls on control sockets made in the device's namespace.
+//! - `netlink.rs`: address listing, IPv4 networks and tun driver details (`RTM_GETADDR`,
+//!   `RTM_NEWADDR`/`RTM_DELADDR`, `RTM_GETLINK`).
+//! - `name.rs`: the kernel's interface name rules.
 //! - `errors.rs`: what errno values mean here (error kinds and hints).
-//! - `netlink.rs`: address listing and tun driver details (`RTM_GETADDR`, `RTM_GETLINK`), which
-//!   no ioctl reports.
 
 mod errors;
 mod interface;
+mod name;
 mod netlink;
 mod queue;
 
 use std::io;
-use std::os::fd::OwnedFd;
-use std::sync::Arc;
+use std::os::fd::{AsFd, OwnedFd};
 
 pub(crate) use self::errors::{error_kind, hint};
 pub(crate) use self::interface::Interface;
+pub(crate) use self::name::{check_name, MAX_NAME_LEN};
 pub(crate) use self::netlink::TunInfo;
-pub(crate) use self::queue::Queue;
+pub(crate) use self::queue::{Queue, PACKET_INFO_LEN};
 
-use crate::builder::Config;
-use crate::device::{Device, Layer};
-use crate::error::{op, Error, Result};
+use super::Created;
+use crate::config::{Config, Layer};
+use crate::error::{Error, Operation, Result};
 
-/// Turns the C convention (-1 and `errno`) into `io::Result`, once for every call site.
-pub(crate) fn cvt<T: IsMinusOne>(result: T) -> io::Result<T> {
-    if result.is_minus_one() {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(result)
-    }
-}
+/// The most queues one multi-queue device may have (`MAX_TAP_QUEUES` in the kernel).
+pub(crate) const MAX_QUEUES: usize = 256;
 
-pub(crate) trait IsMinusOne {
-    fn is_minus_one(&self) -> bool;
-}
-
-impl IsMinusOne for libc::c_int {
-    fn is_minus_one(&self) -> bool {
-        *self == -1
-    }
-}
-
-impl IsMinusOne for isize {
-    fn is_minus_one(&self) -> bool {
-        *self == -1
-    }
-}
-
-/// The `TUNSETIFF` flags for a layer and packet-information mode.
-fn tun_flags(layer: Layer, packet_info: bool, multi_queue: bool) -> libc::c_short {
-    let mut flags = match layer {
-        Layer::Tun => libc::IFF_TUN,
-        Layer::Tap => libc::IFF_TAP,
-    };
-    if !packet_info {
-        flags |= libc::IFF_NO_PI;
-    }
-    if multi_queue {
-        flags |= libc::IFF_MULTI_QUEUE;
-    }
-    // All flags above fit in 16 bits (the width of `ifr_flags`).
-    flags as libc::c_short
-}
-
-pub(crate) fn create(config: &Config) -> Result<Vec<Device>> {
-    let multi_queue = config.multi_queue || config.queues > 1;
-    let flags = tun_flags(config.layer, config.packet_info, multi_queue);
+pub(crate) fn create(config: &Config) -> Result<Created> {
     let options = queue::OpenOptions {
-        flags,
+        layer: config.layer,
+        packet_info: config.packet_info,
+        multi_queue: config.multi_queue || config.queues > 1,
         close_on_exec: config.close_on_exec,
         nonblocking: config.nonblocking,
     };
@@ -77,64 +42,51 @@ pub(crate) fn create(config: &Config) -> Result<Vec<Device>> {
         .map_err(|(operation, err)| Error::new(operation, &config.name, err))?;
     // From here on, an early return drops `first` (and any later queue): the fds close and the
     // kernel removes the device if this build created it, since it is not persistent yet.
-    let interface = Arc::new(
-        Interface::new(name).map_err(|err| Error::new("open control socket", &config.name, err))?,
-    );
+    let interface = Interface::new(name)
+        .map_err(|err| Error::new(Operation::OpenControlSocket, &config.name, err))?;
     // Only an exact name can reach an existing device, whose mode may differ from the request.
     if !config.name.is_empty() && !config.name.contains('%') {
         interface.check_packet_info(config.packet_info)?;
     }
-    let mut devices = Vec::with_capacity(config.queues);
-    devices.push(Device::from_parts(
-        first,
-        Arc::clone(&interface),
-        config.layer,
-        config.packet_info,
-    ));
+    let mut queues = Vec::with_capacity(config.queues);
+    queues.push(first);
     for _ in 1..config.queues {
         let (queue, _) = Queue::open(interface.name(), options)
             .map_err(|(operation, err)| Error::new(operation, interface.name(), err))?;
-        devices.push(Device::from_parts(
-            queue,
-            Arc::clone(&interface),
-            config.layer,
-            config.packet_info,
-        ));
+        queues.push(queue);
     }
-    Ok(devices)
+    Ok(Created { queues, interface })
 }
 
 /// Adopts an fd opened elsewhere: the kernel tells its name and mode.
-pub(crate) fn adopt(fd: OwnedFd) -> Result<Device> {
-    let queue = Queue::from(fd);
-    let (name, flags) = queue
-        .get_iff()
-        .map_err(|err| Error::new(op::FROM_FD, "", err))?;
+pub(crate) fn adopt(fd: OwnedFd) -> Result<(Queue, Interface)> {
+    let (name, flags) =
+        queue::get_iff(fd.as_fd()).map_err(|err| Error::new(Operation::AdoptFd, "", err))?;
     let layer = if i32::from(flags) & libc::IFF_TAP != 0 {
         Layer::Tap
     } else {
         Layer::Tun
     };
     let interface =
-        Interface::new(name).map_err(|err| Error::new("open control socket", "", err))?;
-    // TUNGETIFF cannot tell: it reports IFF_NOFILTER in the bit that IFF_NO_PI uses.
-    let packet_info = interface
-        .tun_info()
-        .map_err(|err| Error::new(op::FROM_FD, interface.name(), err))?
-        .packet_info;
-    Ok(Device::from_parts(
-        queue,
-        Arc::new(interface),
-        layer,
-        packet_info,
-    ))
+        Interface::new(name).map_err(|err| Error::new(Operation::OpenControlSocket, "", err))?;
+    // TUNGETIFF cannot tell: it reports IFF_NOFILTER in the bit that IFF_NO_PI uses, so ask the
+    // tun driver over rtnetlink. Where rtnetlink is refused (Android apps, API 30+), the fd is a
+    // VpnService one, which never carries packet information.
+    let packet_info = match interface.tun_info() {
+        Ok(info) => info.packet_info,
+        Err(err) if matches!(err.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => false,
+        Err(err) => return Err(Error::new(Operation::AdoptFd, interface.name(), err)),
+    };
+    Ok((Queue::adopt(fd, layer, packet_info), interface))
 }
 
 impl Interface {
-    /// Opens one more queue of this (multi-queue) device.
-    pub(crate) fn open_queue(&self, layer: Layer, packet_info: bool) -> Result<Queue> {
+    /// Opens one more queue of this (multi-queue) device, framed like `like`.
+    pub(crate) fn open_queue(&self, like: &Queue) -> Result<Queue> {
         let options = queue::OpenOptions {
-            flags: tun_flags(layer, packet_info, true),
+            layer: like.layer(),
+            packet_info: like.has_packet_info(),
+            multi_queue: true,
             close_on_exec: true,
             nonblocking: false,
         };
@@ -142,12 +94,17 @@ impl Interface {
         // TUNSETIFF goes by name and creates a device where none has it: make sure the name is
         // still this device's, and afterwards that the queue joined this device (not one made
         // under the name in between; dropping the queue then removes that one again).
-        let name = self.current_name().map_err(|err| fail(op::ATTACH, err))?;
+        let name = self
+            .current_name()
+            .map_err(|err| fail(Operation::AddQueue, err))?;
         let (queue, attached) =
             Queue::open(&name, options).map_err(|(operation, err)| fail(operation, err))?;
-        let ours = self.index().map_err(|err| fail(op::ATTACH, err))?;
+        let ours = self.index().map_err(|err| fail(Operation::AddQueue, err))?;
         if self.index_of(&attached).ok() != Some(ours) {
-            return Err(fail(op::ATTACH, io::Error::from_raw_os_error(libc::ENODEV)));
+            return Err(fail(
+                Operation::AddQueue,
+                io::Error::from_raw_os_error(libc::ENODEV),
+            ));
         }
         Ok(queue)
     }
@@ -157,17 +114,17 @@ impl Interface {
     /// multi-queue device with other queues gets the device's mode whatever it asked for, and
     /// `TUNGETIFF` cannot tell (it reports `IFF_NOFILTER` in `IFF_NO_PI`'s bit), so the mode is
     /// read back from the tun driver over rtnetlink.
-    pub(crate) fn check_packet_info(&self, requested: bool) -> Result<()> {
+    fn check_packet_info(&self, requested: bool) -> Result<()> {
         let actual = self
             .tun_info()
-            .map_err(|err| Error::new(op::ATTACH, self.name(), err))?
+            .map_err(|err| Error::new(Operation::Attach, self.name(), err))?
             .packet_info;
         if actual == requested {
             return Ok(());
         }
         let on_off = |on: bool| if on { "on" } else { "off" };
         Err(Error::incompatible(
-            op::ATTACH,
+            Operation::Attach,
             self.name(),
             format!(
                 "the existing device has packet information {}, and this build asked for {}: \

@@ -11,15 +11,20 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::device::InterfaceAddress;
+use crate::net::InterfaceAddress;
 
 const NLMSG_HDRLEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 1;
 const NLM_F_MULTI: u16 = 2;
+const NLM_F_ACK: u16 = 4;
 const NLM_F_DUMP: u16 = 0x300;
+const NLM_F_REPLACE: u16 = 0x100;
+const NLM_F_CREATE: u16 = 0x400;
 const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
@@ -163,6 +168,42 @@ impl Netlink {
         }
         parse_tun_info(&self.query(RTM_GETLINK, 0, &body)?)
     }
+}
+
+impl Netlink {
+    /// Adds (`RTM_NEWADDR`) or removes (`RTM_DELADDR`) the IPv4 network `address/prefix_len` on
+    /// interface `index`, and waits for the kernel's acknowledgement.
+    pub(crate) fn change_ipv4(
+        &mut self,
+        add: bool,
+        index: u32,
+        address: Ipv4Addr,
+        prefix_len: u8,
+    ) -> io::Result<()> {
+        let (kind, flags) = if add {
+            // REPLACE: an address the device has already is updated, not an error (a
+            // persistent device rebuilt with its own settings).
+            (RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+        } else {
+            (RTM_DELADDR, NLM_F_ACK)
+        };
+        self.query(kind, flags, &ipv4_address_body(index, address, prefix_len))
+            .map(drop)
+    }
+}
+
+/// The body of an `RTM_NEWADDR`/`RTM_DELADDR` request for an IPv4 network: `struct ifaddrmsg`
+/// (family, prefix length, flags, scope, index), then `IFA_LOCAL` and `IFA_ADDRESS`, both the
+/// address itself (a peer would go in `IFA_ADDRESS`).
+fn ipv4_address_body(index: u32, address: Ipv4Addr, prefix_len: u8) -> Vec<u8> {
+    let mut body = vec![libc::AF_INET as u8, prefix_len, 0, 0];
+    body.extend_from_slice(&index.to_ne_bytes());
+    for kind in [IFA_LOCAL, IFA_ADDRESS] {
+        body.extend_from_slice(&8u16.to_ne_bytes());
+        body.extend_from_slice(&kind.to_ne_bytes());
+        body.extend_from_slice(&address.octets());
+    }
+    body
 }
 
 /// Walks the messages of one datagram, keeping the payloads of the answers to query `seq`.
@@ -322,6 +363,19 @@ mod tests {
             let _ = parse_tun_info(&[bytes.clone()]);
             let _: Vec<_> = attributes(&bytes).collect();
         }
+    }
+
+    #[test]
+    fn an_ipv4_address_request_round_trips_through_the_parser() {
+        let body = ipv4_address_body(7, Ipv4Addr::new(10, 1, 2, 3), 24);
+        assert_eq!(body.len(), 8 + 2 * 8);
+        assert_eq!(
+            parse_address(&body, 7).ok().flatten(),
+            Some(InterfaceAddress {
+                ip: IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)),
+                prefix_len: 24
+            })
+        );
     }
 
     #[test]

@@ -1,45 +1,52 @@
-//! One queue: an fd of `/dev/net/tun` attached to a device with `TUNSETIFF`.
+//! One queue: an fd of `/dev/net/tun` attached to a device with `TUNSETIFF`, and its framing
+//! (TUN or TAP, with or without the packet information header).
 
 use std::ffi::CString;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use super::cvt;
-use super::interface::{ifreq_name, ifreq_with_name};
-use crate::error::op;
+use crate::config::Layer;
+use crate::error::Operation;
+use crate::sys::unix::{cvt, ifreq_name, ifreq_with_name, Fd};
+
+/// The length of the packet information header (`struct tun_pi`: flags and EtherType).
+pub(crate) const PACKET_INFO_LEN: usize = 4;
 
 /// How to open a queue.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OpenOptions {
-    pub(crate) flags: libc::c_short,
+    pub(crate) layer: Layer,
+    pub(crate) packet_info: bool,
+    pub(crate) multi_queue: bool,
     pub(crate) close_on_exec: bool,
     pub(crate) nonblocking: bool,
+}
+
+impl OpenOptions {
+    /// The `TUNSETIFF` flags.
+    fn flags(&self) -> libc::c_short {
+        let mut flags = match self.layer {
+            Layer::Tun => libc::IFF_TUN,
+            Layer::Tap => libc::IFF_TAP,
+        };
+        if !self.packet_info {
+            flags |= libc::IFF_NO_PI;
+        }
+        if self.multi_queue {
+            flags |= libc::IFF_MULTI_QUEUE;
+        }
+        // All flags above fit in 16 bits (the width of `ifr_flags`).
+        flags as libc::c_short
+    }
 }
 
 /// An fd attached to a TUN/TAP device.
 #[derive(Debug)]
 pub(crate) struct Queue {
-    fd: OwnedFd,
-}
-
-/// The most buffers one `readv`/`writev` takes (`IOV_MAX` on Linux).
-const MAX_IOVECS: usize = 1024;
-
-/// The iovec count for `readv`/`writev`. More than [`MAX_IOVECS`] would make the kernel take only
-/// the first part of a packet (or fill only part of the buffers): refused before the call.
-fn iovec_count(len: usize) -> io::Result<libc::c_int> {
-    if len > MAX_IOVECS {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "one packet in {len} buffers: at most {MAX_IOVECS} (IOV_MAX) are taken in one \
-                 call; gather the packet into fewer buffers"
-            ),
-        ));
-    }
-    // At most 1024: fits a `c_int`.
-    Ok(len as libc::c_int)
+    fd: Fd,
+    layer: Layer,
+    packet_info: bool,
 }
 
 /// Whether a device of this name exists in the calling thread's namespace (where `/dev/net/tun`
@@ -79,7 +86,7 @@ impl Queue {
     pub(crate) fn open(
         name: &str,
         options: OpenOptions,
-    ) -> Result<(Queue, String), (&'static str, io::Error)> {
+    ) -> Result<(Queue, String), (Operation, io::Error)> {
         let mut open_flags = libc::O_RDWR;
         if options.close_on_exec {
             open_flags |= libc::O_CLOEXEC;
@@ -89,21 +96,25 @@ impl Queue {
         }
         // SAFETY: the path is a NUL-terminated string literal and `open` takes no other pointer.
         let raw = cvt(unsafe { libc::open(c"/dev/net/tun".as_ptr(), open_flags) })
-            .map_err(|err| (op::OPEN, err))?;
+            .map_err(|err| (Operation::Open, err))?;
         // SAFETY: `open` just returned this fd; nothing else owns it.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let queue = Queue { fd };
-        let mut ifr = ifreq_with_name(name).map_err(|err| (op::CREATE, err))?;
-        ifr.ifr_ifru.ifru_flags = options.flags;
+        let fd = Fd::from(unsafe { OwnedFd::from_raw_fd(raw) });
+        let queue = Queue {
+            fd,
+            layer: options.layer,
+            packet_info: options.packet_info,
+        };
+        let mut ifr = ifreq_with_name(name).map_err(|err| (Operation::Create, err))?;
+        ifr.ifr_ifru.ifru_flags = options.flags();
         // SAFETY: TUNSETIFF reads and writes one `struct ifreq`, which `ifr` is.
-        cvt(unsafe { libc::ioctl(queue.raw(), libc::TUNSETIFF as _, &mut ifr) }).map_err(
+        cvt(unsafe { libc::ioctl(queue.fd.raw(), libc::TUNSETIFF as _, &mut ifr) }).map_err(
             |err| {
-                // The same errno means different things for a new and an existing device (EINVAL:
-                // a refused name, or a device of another kind), so say which it was.
+                // The same errno means different things for a new and an existing device
+                // (EINVAL: a refused name, or a device of another kind), so say which it was.
                 let operation = if interface_exists(name) {
-                    op::ATTACH
+                    Operation::Attach
                 } else {
-                    op::CREATE
+                    Operation::Create
                 };
                 (operation, err)
             },
@@ -111,45 +122,51 @@ impl Queue {
         Ok((queue, ifreq_name(&ifr)))
     }
 
-    fn raw(&self) -> libc::c_int {
-        self.fd.as_raw_fd()
+    /// An fd opened elsewhere, whose layer and packet-information mode the caller found out.
+    pub(crate) fn adopt(fd: OwnedFd, layer: Layer, packet_info: bool) -> Queue {
+        Queue {
+            fd: Fd::from(fd),
+            layer,
+            packet_info,
+        }
+    }
+
+    pub(crate) fn layer(&self) -> Layer {
+        self.layer
+    }
+
+    pub(crate) fn has_packet_info(&self) -> bool {
+        self.packet_info
+    }
+
+    /// The bytes a received frame carries beyond the MTU: the link header (14 for TAP, plus 4
+    /// for a VLAN tag) and the packet information header.
+    pub(crate) fn frame_overhead(&self) -> usize {
+        let link = match self.layer {
+            Layer::Tun => 0,
+            Layer::Tap => self.layer.header_len() + 4,
+        };
+        link + if self.packet_info { PACKET_INFO_LEN } else { 0 }
     }
 
     #[inline]
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the duration of the call.
-        let n = cvt(unsafe { libc::read(self.raw(), buf.as_mut_ptr().cast(), buf.len()) })
-            .map_err(|err| self.packet_error(err))?;
-        // `read` returns at most `buf.len()`, and -1 was handled above.
-        Ok(n as usize)
+        self.fd.read(buf).map_err(|err| self.packet_error(err))
     }
 
     #[inline]
     pub(crate) fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call.
-        let n = cvt(unsafe { libc::write(self.raw(), buf.as_ptr().cast(), buf.len()) })
-            .map_err(|err| self.packet_error(err))?;
-        Ok(n as usize)
+        self.fd.write(buf).map_err(|err| self.packet_error(err))
     }
 
     #[inline]
     pub(crate) fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let count = iovec_count(bufs.len())?;
-        // SAFETY: `IoSliceMut` is ABI-compatible with `struct iovec` on Unix, and each one is a
-        // valid writable buffer for the duration of the call; `count` is `bufs.len()`.
-        let n = cvt(unsafe { libc::readv(self.raw(), bufs.as_mut_ptr().cast(), count) })
-            .map_err(|err| self.packet_error(err))?;
-        Ok(n as usize)
+        self.fd.readv(bufs).map_err(|err| self.packet_error(err))
     }
 
     #[inline]
     pub(crate) fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let count = iovec_count(bufs.len())?;
-        // SAFETY: `IoSlice` is ABI-compatible with `struct iovec` on Unix, and each one is a
-        // valid readable buffer for the duration of the call; `count` is `bufs.len()`.
-        let n = cvt(unsafe { libc::writev(self.raw(), bufs.as_ptr().cast(), count) })
-            .map_err(|err| self.packet_error(err))?;
-        Ok(n as usize)
+        self.fd.writev(bufs).map_err(|err| self.packet_error(err))
     }
 
     /// Packet I/O on a queue whose device was deleted fails with `EBADFD` (a read that was
@@ -173,20 +190,21 @@ impl Queue {
     }
 
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        let mut value = libc::c_int::from(nonblocking);
-        // SAFETY: FIONBIO reads one `int`, which `value` is.
-        cvt(unsafe { libc::ioctl(self.raw(), libc::FIONBIO as _, &mut value) })?;
-        Ok(())
+        self.fd.set_nonblocking(nonblocking)
+    }
+
+    /// A second fd for this queue (the same open file), with the same framing.
+    pub(crate) fn try_clone(&self) -> io::Result<Queue> {
+        Ok(Queue {
+            fd: self.fd.try_clone()?,
+            layer: self.layer,
+            packet_info: self.packet_info,
+        })
     }
 
     /// `TUNGETIFF`: the device's name and its `IFF_*` flags.
     pub(crate) fn get_iff(&self) -> io::Result<(String, libc::c_short)> {
-        let mut ifr = ifreq_with_name("")?;
-        // SAFETY: TUNGETIFF writes one `struct ifreq`, which `ifr` is.
-        cvt(unsafe { libc::ioctl(self.raw(), libc::TUNGETIFF as _, &mut ifr) })?;
-        // SAFETY: TUNGETIFF filled `ifru_flags`; every bit pattern is a valid `c_short`.
-        let flags = unsafe { ifr.ifr_ifru.ifru_flags };
-        Ok((ifreq_name(&ifr), flags))
+        get_iff(self.fd.as_fd())
     }
 
     pub(crate) fn is_persistent(&self) -> io::Result<bool> {
@@ -203,7 +221,7 @@ impl Queue {
     fn set_value(&self, request: libc::Ioctl, value: libc::c_ulong) -> io::Result<()> {
         // SAFETY: TUNSETPERSIST, TUNSETOWNER and TUNSETGROUP (the only requests passed here) read
         // their argument as an integer, not as a pointer.
-        cvt(unsafe { libc::ioctl(self.raw(), request, value) })?;
+        cvt(unsafe { libc::ioctl(self.fd.raw(), request, value) })?;
         Ok(())
     }
 
@@ -229,25 +247,51 @@ impl Queue {
         };
         ifr.ifr_ifru.ifru_flags = flags as libc::c_short;
         // SAFETY: TUNSETQUEUE reads one `struct ifreq`, which `ifr` is.
-        cvt(unsafe { libc::ioctl(self.raw(), libc::TUNSETQUEUE as _, &mut ifr) })?;
+        cvt(unsafe { libc::ioctl(self.fd.raw(), libc::TUNSETQUEUE as _, &mut ifr) })?;
         Ok(())
     }
 }
 
-impl From<OwnedFd> for Queue {
-    fn from(fd: OwnedFd) -> Queue {
-        Queue { fd }
-    }
+/// `TUNGETIFF` on any fd: the device's name and `IFF_*` flags, or an error if it is not an
+/// attached TUN/TAP queue.
+pub(crate) fn get_iff(fd: BorrowedFd<'_>) -> io::Result<(String, libc::c_short)> {
+    let mut ifr = ifreq_with_name("")?;
+    // SAFETY: TUNGETIFF writes one `struct ifreq`, which `ifr` is; the fd is borrowed, valid.
+    cvt(unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            libc::TUNGETIFF as _,
+            &mut ifr,
+        )
+    })?;
+    // SAFETY: TUNGETIFF filled `ifru_flags`; every bit pattern is a valid `c_short`.
+    let flags = unsafe { ifr.ifr_ifru.ifru_flags };
+    Ok((ifreq_name(&ifr), flags))
 }
 
 impl From<Queue> for OwnedFd {
     fn from(queue: Queue) -> OwnedFd {
-        queue.fd
+        queue.fd.into()
     }
 }
 
 impl AsFd for Queue {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The ioctl numbers this module relies on, pinned against `linux/if_tun.h`.
+    #[test]
+    #[allow(clippy::unnecessary_cast)] // `libc::Ioctl` is `c_ulong` or `c_int` by target
+    fn ioctl_numbers() {
+        assert_eq!(libc::TUNSETIFF as u64, 0x4004_54ca);
+        assert_eq!(libc::TUNGETIFF as u64, 0x8004_54d2);
+        assert_eq!(libc::TUNSETPERSIST as u64, 0x4004_54cb);
+        assert_eq!(libc::TUNSETQUEUE as u64, 0x4004_54d9);
+        assert_eq!(libc::IFF_NO_PI, 0x1000);
+        assert_eq!(libc::IFF_MULTI_QUEUE, 0x100);
     }
 }

@@ -1,0 +1,62 @@
+//! Which capability exists on which target, declared once.
+//!
+//! Each row below becomes a `cfg` the crate's code names instead of a list of `target_os`
+//! values (the idea of mio's `cfg_os_poll!`), so adding a platform means changing this table and
+//! adding its `sys/` module, not editing `cfg`s across the crate. Outside `sys/` and this file,
+//! no code names a `target_os`.
+
+use std::env;
+
+fn main() {
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let family = env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
+    let linux = os == "linux" || os == "android";
+    let unix = family.split(',').any(|f| f == "unix");
+
+    let capabilities: &[(&str, bool, &str)] = &[
+        (
+            "tun_linux",
+            linux,
+            "the Linux TUN/TAP driver (/dev/net/tun): Linux and Android",
+        ),
+        (
+            "tun_fd",
+            unix,
+            "a device is a pollable fd (AsFd, mio); elsewhere it offers poll_*_ready",
+        ),
+        (
+            "tun_multi_queue",
+            linux,
+            "several queues per device, added, attached and detached at run time",
+        ),
+        (
+            "tun_persist",
+            linux,
+            "devices that outlive their last queue",
+        ),
+        (
+            "tun_owner_group",
+            linux,
+            "a user or group allowed to attach without privileges",
+        ),
+        (
+            "tun_packet_info",
+            linux,
+            "the kernel's optional packet information header",
+        ),
+        ("tun_txqueuelen", linux, "the transmit queue length setting"),
+        ("tun_from_fd", linux, "adopting a queue fd opened elsewhere"),
+        (
+            "tun_destination_broadcast",
+            linux,
+            "a primary IPv4 address with peer and broadcast addresses (SIOC*IF* ioctls)",
+        ),
+    ];
+    for (name, enabled, _meaning) in capabilities {
+        println!("cargo::rustc-check-cfg=cfg({name})");
+        if *enabled {
+            println!("cargo::rustc-cfg={name}");
+        }
+    }
+    println!("cargo::rerun-if-changed=build.rs");
+}

@@ -1,0 +1,99 @@
+//! A queue fd: packet I/O (one call, one packet), `readv`/`writev` bounded by `IOV_MAX`, the
+//! non-blocking switch, and duplication.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use super::cvt;
+
+/// The most buffers one `readv`/`writev` takes (`IOV_MAX`: 1024 on Linux, macOS and FreeBSD).
+const MAX_IOVECS: usize = 1024;
+
+/// The iovec count for `readv`/`writev`. More than [`MAX_IOVECS`] would make the kernel take only
+/// the first part of a packet (or fill only part of the buffers): refused before the call.
+fn iovec_count(len: usize) -> io::Result<libc::c_int> {
+    if len > MAX_IOVECS {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "one packet in {len} buffers: at most {MAX_IOVECS} (IOV_MAX) are taken in one \
+                 call; gather the packet into fewer buffers"
+            ),
+        ));
+    }
+    // At most 1024: fits a `c_int`.
+    Ok(len as libc::c_int)
+}
+
+/// An open queue fd.
+#[derive(Debug)]
+pub(crate) struct Fd(OwnedFd);
+
+impl Fd {
+    pub(crate) fn raw(&self) -> libc::c_int {
+        self.0.as_raw_fd()
+    }
+
+    #[inline]
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the duration of the call.
+        let n = cvt(unsafe { libc::read(self.raw(), buf.as_mut_ptr().cast(), buf.len()) })?;
+        // `read` returns at most `buf.len()`, and -1 was handled above.
+        Ok(n as usize)
+    }
+
+    #[inline]
+    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call.
+        let n = cvt(unsafe { libc::write(self.raw(), buf.as_ptr().cast(), buf.len()) })?;
+        Ok(n as usize)
+    }
+
+    #[inline]
+    pub(crate) fn readv(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let count = iovec_count(bufs.len())?;
+        // SAFETY: `IoSliceMut` is ABI-compatible with `struct iovec` on Unix, and each one is a
+        // valid writable buffer for the duration of the call; `count` is `bufs.len()`.
+        let n = cvt(unsafe { libc::readv(self.raw(), bufs.as_mut_ptr().cast(), count) })?;
+        Ok(n as usize)
+    }
+
+    #[inline]
+    pub(crate) fn writev(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let count = iovec_count(bufs.len())?;
+        // SAFETY: `IoSlice` is ABI-compatible with `struct iovec` on Unix, and each one is a
+        // valid readable buffer for the duration of the call; `count` is `bufs.len()`.
+        let n = cvt(unsafe { libc::writev(self.raw(), bufs.as_ptr().cast(), count) })?;
+        Ok(n as usize)
+    }
+
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        let mut value = libc::c_int::from(nonblocking);
+        // SAFETY: FIONBIO reads one `int`, which `value` is.
+        cvt(unsafe { libc::ioctl(self.raw(), libc::FIONBIO as _, &mut value) })?;
+        Ok(())
+    }
+
+    /// A second fd for the same open file (close-on-exec).
+    pub(crate) fn try_clone(&self) -> io::Result<Fd> {
+        self.0.try_clone().map(Fd)
+    }
+}
+
+impl From<OwnedFd> for Fd {
+    fn from(fd: OwnedFd) -> Fd {
+        Fd(fd)
+    }
+}
+
+impl From<Fd> for OwnedFd {
+    fn from(fd: Fd) -> OwnedFd {
+        fd.0
+    }
+}
+
+impl AsFd for Fd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}

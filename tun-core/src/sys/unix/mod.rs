@@ -1,0 +1,37 @@
+//! What every Unix platform module shares: the C error convention, a queue fd's packet I/O and
+//! non-blocking switch, and `struct ifreq` helpers. Linux and Android use it today; macOS, iOS
+//! and FreeBSD will too, so none of this is written twice.
+
+mod fd;
+mod ifreq;
+
+use std::io;
+
+pub(crate) use self::fd::Fd;
+pub(crate) use self::ifreq::{from_c_char, ifreq_name, ifreq_with_name, to_c_char};
+
+/// Turns the C convention (-1 and `errno`) into `io::Result`, once for every call site.
+pub(crate) fn cvt<T: IsMinusOne>(result: T) -> io::Result<T> {
+    if result.is_minus_one() {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+/// The integer types system calls return.
+pub(crate) trait IsMinusOne {
+    fn is_minus_one(&self) -> bool;
+}
+
+impl IsMinusOne for libc::c_int {
+    fn is_minus_one(&self) -> bool {
+        *self == -1
+    }
+}
+
+impl IsMinusOne for isize {
+    fn is_minus_one(&self) -> bool {
+        *self == -1
+    }
+}

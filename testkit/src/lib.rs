@@ -7,6 +7,8 @@
 //! - [`fd_count`], [`links`]: the leak checks.
 //! - [`ip`]: the `ip` command, for setting up and checking from the outside what the library did.
 //! - [`packets`]: UDP/ICMP packets built and parsed with `etherparse`.
+//! - [`stress`]: the stress suite's packet format, generator, verifier, pacing and drop counters,
+//!   shared by the blocking device and every async runtime.
 //!
 //! This crate has no `unsafe`: namespaces, polling and user ids go through `nix`.
 
@@ -16,6 +18,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub mod packets;
+pub mod stress;
 pub mod suite;
 
 /// How long any test waits for a packet or an event before it fails.

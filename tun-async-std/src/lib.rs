@@ -3,8 +3,9 @@
 //! Async TUN/TAP devices for [async-std](https://docs.rs/async-std),
 //! [smol](https://docs.rs/smol) and anything else built on
 //! [async-io](https://docs.rs/async-io): a [`tun_core::Device`] registered with async-io's reactor
-//! through [`Async`]. Everything about devices (creating, configuring, the system calls) lives in
-//! `tun-core`; this crate only tries an operation, and waits for readiness when it would block.
+//! (through `Async` on Unix; elsewhere through the core's `poll_*_ready`). Everything about
+//! devices (creating, configuring, the system calls) lives in `tun-core`; this crate only tries an
+//! operation, and waits for readiness when it would block.
 //! No operation goes through a blocking thread pool.
 //!
 //! ```no_run

@@ -159,61 +159,6 @@ impl<T: FromDevice> Builder<T> {
         self.layer(Layer::Tun)
     }
 
-    /// Keeps the 4-byte packet information header (flags and EtherType) in front of every packet
-    /// read and written, instead of the default plain packets (`IFF_NO_PI`). Linux and Android.
-    #[cfg(tun_packet_info)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn packet_info(mut self) -> Self {
-        self.config.packet_info = true;
-        self
-    }
-
-    /// Opens `queues` fds for the device (default 1), one [`Device`] each. More than one implies
-    /// [`multi_queue`](Self::multi_queue). At most [`MAX_QUEUES`](crate::MAX_QUEUES). Linux and
-    /// Android.
-    #[cfg(tun_multi_queue)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn queues(mut self, queues: usize) -> Self {
-        self.config.queues = queues;
-        self
-    }
-
-    /// Makes the device multi-queue (`IFF_MULTI_QUEUE`) even with a single queue, so that more can
-    /// be added later with [`Device::add_queue`]. Linux and Android.
-    #[cfg(tun_multi_queue)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn multi_queue(mut self, multi_queue: bool) -> Self {
-        self.config.multi_queue = multi_queue;
-        self
-    }
-
-    /// Keeps the device after its last fd is closed (`TUNSETPERSIST`), so that it can be attached
-    /// to again; undo with [`Device::set_persist`]. Linux and Android.
-    #[cfg(tun_persist)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn persist(mut self) -> Self {
-        self.settings.persist = true;
-        self
-    }
-
-    /// Lets the user `uid` attach to the device without `CAP_NET_ADMIN` (`TUNSETOWNER`). Linux
-    /// and Android.
-    #[cfg(tun_owner_group)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn owner(mut self, uid: u32) -> Self {
-        self.settings.owner = Some(uid);
-        self
-    }
-
-    /// Lets members of the group `gid` attach to the device without `CAP_NET_ADMIN`
-    /// (`TUNSETGROUP`). Linux and Android.
-    #[cfg(tun_owner_group)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn group(mut self, gid: u32) -> Self {
-        self.settings.group = Some(gid);
-        self
-    }
-
     /// Whether the queue fds are closed in programs started with `exec` (default: yes).
     pub fn close_on_exec(mut self, close_on_exec: bool) -> Self {
         self.config.close_on_exec = close_on_exec;
@@ -241,41 +186,6 @@ impl<T: FromDevice> Builder<T> {
         self
     }
 
-    /// The primary IPv4 address, set field by field (`SIOCSIFADDR`); prefer
-    /// [`ipv4`](Self::ipv4). Linux and Android.
-    #[cfg(tun_destination_broadcast)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn address(mut self, address: Ipv4Addr) -> Self {
-        self.settings.address = Some(address);
-        self
-    }
-
-    /// The netmask of the [`address`](Self::address) (contiguous, like `255.255.255.0`).
-    /// Linux and Android.
-    #[cfg(tun_destination_broadcast)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn netmask(mut self, netmask: Ipv4Addr) -> Self {
-        self.settings.netmask = Some(netmask);
-        self
-    }
-
-    /// The IPv4 address of the peer of a point-to-point link; needs an IPv4 address
-    /// ([`ipv4`](Self::ipv4) or [`address`](Self::address)). Linux and Android.
-    #[cfg(tun_destination_broadcast)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn destination(mut self, destination: Ipv4Addr) -> Self {
-        self.settings.destination = Some(destination);
-        self
-    }
-
-    /// The IPv4 broadcast address; needs an IPv4 address. Linux and Android.
-    #[cfg(tun_destination_broadcast)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn broadcast(mut self, broadcast: Ipv4Addr) -> Self {
-        self.settings.broadcast = Some(broadcast);
-        self
-    }
-
     /// Adds an IPv6 address with its prefix length (0 to 128); may be called several times.
     pub fn ipv6(mut self, address: Ipv6Addr, prefix_len: u8) -> Self {
         self.settings.ipv6.push((address, prefix_len));
@@ -285,14 +195,6 @@ impl<T: FromDevice> Builder<T> {
     /// The MAC address of a TAP device (unicast, not all zeros).
     pub fn mac(mut self, mac: [u8; 6]) -> Self {
         self.settings.mac = Some(mac);
-        self
-    }
-
-    /// The length of the transmit queue, in packets. Linux and Android.
-    #[cfg(tun_txqueuelen)]
-    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
-    pub fn txqueuelen(mut self, txqueuelen: u32) -> Self {
-        self.settings.txqueuelen = Some(txqueuelen);
         self
     }
 
@@ -332,6 +234,112 @@ impl<T: FromDevice> Builder<T> {
         }
         Ok(built)
     }
+}
+
+capability! { tun_packet_info;
+/// The packet information header. Linux and Android.
+impl<T: FromDevice> Builder<T> {
+    /// Keeps the 4-byte packet information header (flags and EtherType) in front of every packet
+    /// read and written, instead of the default plain packets (`IFF_NO_PI`). Linux and Android.
+    pub fn packet_info(mut self) -> Self {
+        self.config.packet_info = true;
+        self
+    }
+}
+}
+
+capability! { tun_multi_queue;
+/// Multi-queue devices. Linux and Android.
+impl<T: FromDevice> Builder<T> {
+    /// Opens `queues` fds for the device (default 1), one [`Device`] each. More than one implies
+    /// [`multi_queue`](Self::multi_queue). At most [`MAX_QUEUES`](crate::MAX_QUEUES). Linux and
+    /// Android.
+    pub fn queues(mut self, queues: usize) -> Self {
+        self.config.queues = queues;
+        self
+    }
+
+    /// Makes the device multi-queue (`IFF_MULTI_QUEUE`) even with a single queue, so that more can
+    /// be added later with [`Device::add_queue`]. Linux and Android.
+    pub fn multi_queue(mut self, multi_queue: bool) -> Self {
+        self.config.multi_queue = multi_queue;
+        self
+    }
+}
+}
+
+capability! { tun_persist;
+/// Persistent devices. Linux and Android.
+impl<T: FromDevice> Builder<T> {
+    /// Keeps the device after its last fd is closed (`TUNSETPERSIST`), so that it can be attached
+    /// to again; undo with [`Device::set_persist`]. Linux and Android.
+    pub fn persist(mut self) -> Self {
+        self.settings.persist = true;
+        self
+    }
+}
+}
+
+capability! { tun_owner_group;
+/// Users and groups allowed to attach without privileges. Linux and Android.
+impl<T: FromDevice> Builder<T> {
+    /// Lets the user `uid` attach to the device without `CAP_NET_ADMIN` (`TUNSETOWNER`). Linux
+    /// and Android.
+    pub fn owner(mut self, uid: u32) -> Self {
+        self.settings.owner = Some(uid);
+        self
+    }
+
+    /// Lets members of the group `gid` attach to the device without `CAP_NET_ADMIN`
+    /// (`TUNSETGROUP`). Linux and Android.
+    pub fn group(mut self, gid: u32) -> Self {
+        self.settings.group = Some(gid);
+        self
+    }
+}
+}
+
+capability! { tun_destination_broadcast;
+/// The primary IPv4 address, field by field. Linux and Android.
+impl<T: FromDevice> Builder<T> {
+    /// The primary IPv4 address, set field by field (`SIOCSIFADDR`); prefer
+    /// [`ipv4`](Self::ipv4). Linux and Android.
+    pub fn address(mut self, address: Ipv4Addr) -> Self {
+        self.settings.address = Some(address);
+        self
+    }
+
+    /// The netmask of the [`address`](Self::address) (contiguous, like `255.255.255.0`).
+    /// Linux and Android.
+    pub fn netmask(mut self, netmask: Ipv4Addr) -> Self {
+        self.settings.netmask = Some(netmask);
+        self
+    }
+
+    /// The IPv4 address of the peer of a point-to-point link; needs an IPv4 address
+    /// ([`ipv4`](Self::ipv4) or [`address`](Self::address)). Linux and Android.
+    pub fn destination(mut self, destination: Ipv4Addr) -> Self {
+        self.settings.destination = Some(destination);
+        self
+    }
+
+    /// The IPv4 broadcast address; needs an IPv4 address. Linux and Android.
+    pub fn broadcast(mut self, broadcast: Ipv4Addr) -> Self {
+        self.settings.broadcast = Some(broadcast);
+        self
+    }
+}
+}
+
+capability! { tun_txqueuelen;
+/// The transmit queue length. Linux and Android.
+impl<T: FromDevice> Builder<T> {
+    /// The length of the transmit queue, in packets. Linux and Android.
+    pub fn txqueuelen(mut self, txqueuelen: u32) -> Self {
+        self.settings.txqueuelen = Some(txqueuelen);
+        self
+    }
+}
 }
 
 /// Makes the device persistent, and undoes that on drop unless disarmed: persistence is set

@@ -27,8 +27,9 @@ use crate::sys;
 /// acts on another interface that has taken the name.
 ///
 /// I/O is blocking unless [`set_nonblocking`](Self::set_nonblocking) (or
-/// [`Builder::nonblocking`]) says otherwise. `Read` and `Write` are implemented for `Device` and
-/// `&Device` with packet semantics: one `read` returns one packet, one `write` sends one packet.
+/// [`Builder::nonblocking`](crate::Builder::nonblocking)) says otherwise. `Read` and `Write`
+/// are implemented for `Device` and `&Device` with packet semantics: one `read` returns one
+/// packet, one `write` sends one packet.
 pub struct Device {
     queue: sys::Queue,
     interface: Arc<sys::Interface>,
@@ -304,9 +305,9 @@ fn check_whole(written: usize, len: usize) -> io::Result<()> {
     }
 }
 
+capability! { tun_destination_broadcast;
 /// The primary IPv4 address and its fields, one ioctl each (Linux and Android; the BSDs have the
 /// same). Portable code uses [`Device::add_ipv4`] and [`Device::addresses`].
-#[cfg(tun_destination_broadcast)]
 impl Device {
     /// The (primary) IPv4 address, if the device has one.
     pub fn address(&self) -> Result<Option<Ipv4Addr>> {
@@ -374,9 +375,10 @@ impl Device {
             .map_err(self.fail(Operation::SetBroadcast))
     }
 }
+}
 
+capability! { tun_from_fd;
 /// Adopting queues opened elsewhere (Linux and Android).
-#[cfg(tun_from_fd)]
 impl Device {
     /// Adopts an open, attached TUN/TAP queue, for example one handed over by Android's
     /// `VpnService` or by another process. The fd is owned from here on (closed on drop); the name,
@@ -412,11 +414,13 @@ impl Device {
         Device::from_fd(fd)
     }
 }
+}
 
+capability! { tun_multi_queue;
 /// Multi-queue devices (Linux and Android).
-#[cfg(tun_multi_queue)]
 impl Device {
-    /// Opens one more queue of this multi-queue device ([`Builder::multi_queue`]), sharing this
+    /// Opens one more queue of this multi-queue device
+    /// ([`Builder::multi_queue`](crate::Builder::multi_queue)), sharing this
     /// device's control socket. Call it from the device's network namespace.
     pub fn add_queue(&self) -> Result<Device> {
         let queue = self.interface.open_queue(&self.queue)?;
@@ -449,9 +453,10 @@ impl Device {
         })
     }
 }
+}
 
+capability! { tun_persist;
 /// Persistent devices (Linux and Android).
-#[cfg(tun_persist)]
 impl Device {
     /// Whether the device is persistent (outlives its last fd).
     pub fn is_persistent(&self) -> Result<bool> {
@@ -468,9 +473,10 @@ impl Device {
             .map_err(self.fail(Operation::SetPersist))
     }
 }
+}
 
+capability! { tun_owner_group;
 /// Users and groups allowed to attach without privileges (Linux and Android).
-#[cfg(tun_owner_group)]
 impl Device {
     /// The user allowed to attach without `CAP_NET_ADMIN`, if one is set.
     pub fn owner(&self) -> Result<Option<u32>> {
@@ -496,8 +502,9 @@ impl Device {
             .map_err(self.fail(Operation::SetGroup))
     }
 }
+}
 
-#[cfg(tun_multi_queue)]
+capability! { tun_multi_queue;
 impl Device {
     /// Whether the device is multi-queue.
     pub fn is_multi_queue(&self) -> Result<bool> {
@@ -512,6 +519,7 @@ impl Device {
         Ok((info.queues, info.detached_queues))
     }
 }
+}
 
 #[cfg(any(tun_owner_group, tun_multi_queue))]
 impl Device {
@@ -520,8 +528,8 @@ impl Device {
     }
 }
 
+capability! { tun_txqueuelen;
 /// The transmit queue length (Linux and Android).
-#[cfg(tun_txqueuelen)]
 impl Device {
     /// The length of the transmit queue, in packets.
     pub fn txqueuelen(&self) -> Result<u32> {
@@ -536,6 +544,7 @@ impl Device {
             .set_txqueuelen(txqueuelen)
             .map_err(self.fail(Operation::SetTxQueueLen))
     }
+}
 }
 
 impl Read for Device {

@@ -48,13 +48,16 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// First: its `capability!` macro is used by the modules below.
+#[macro_use]
+mod sys;
+
 mod builder;
 mod check;
 mod config;
 mod device;
 mod error;
 mod net;
-mod sys;
 
 pub use crate::builder::{Builder, FromDevice};
 pub use crate::check::{MAX_MTU, MIN_IPV6_MTU, MIN_MTU};
@@ -63,14 +66,18 @@ pub use crate::device::Device;
 pub use crate::error::{Error, ErrorKind, Operation, Result};
 pub use crate::net::InterfaceAddress;
 
-/// The longest interface name the platform accepts, in bytes (Linux: `IFNAMSIZ` less the NUL).
-#[cfg(tun_linux)]
-pub const MAX_NAME_LEN: usize = sys::MAX_NAME_LEN;
+capability! { tun_linux;
+    /// The longest interface name the platform accepts, in bytes (Linux: `IFNAMSIZ` less the
+    /// NUL).
+    pub const MAX_NAME_LEN: usize = sys::MAX_NAME_LEN;
+}
 
-/// The most queues one multi-queue device may have (Linux: `MAX_TAP_QUEUES`).
-#[cfg(tun_multi_queue)]
-pub const MAX_QUEUES: usize = sys::MAX_QUEUES;
+capability! { tun_multi_queue;
+    /// The most queues one multi-queue device may have (Linux: `MAX_TAP_QUEUES`).
+    pub const MAX_QUEUES: usize = sys::MAX_QUEUES;
+}
 
-/// The length of the packet information header ([`Builder::packet_info`]).
-#[cfg(tun_packet_info)]
-pub const PACKET_INFO_LEN: usize = sys::PACKET_INFO_LEN;
+capability! { tun_packet_info;
+    /// The length of the packet information header ([`Builder::packet_info`]).
+    pub const PACKET_INFO_LEN: usize = sys::PACKET_INFO_LEN;
+}

@@ -858,3 +858,99 @@ fn settings_work_from_a_thread_in_another_namespace() {
         assert_eq!(device.name(), "home0");
     });
 }
+
+/// IPv4 as networks: several per device, from the builder and at run time, each one usable.
+#[test]
+fn several_ipv4_networks() {
+    in_netns(|| {
+        let device = Device::builder()
+            .name("nets0")
+            .ipv4(v4(10, 31, 0, 1), 24)
+            .ipv4(v4(10, 32, 0, 1), 16)
+            .up()
+            .build()
+            .unwrap()
+            .remove(0);
+        device.add_ipv4(v4(10, 33, 0, 1), 24).unwrap();
+        // Adding one it has already is not an error (a persistent device rebuilt as it was).
+        device.add_ipv4(v4(10, 33, 0, 1), 24).unwrap();
+        let listed = device.addresses().unwrap();
+        for (ip, prefix_len) in [
+            ((10, 31, 0, 1), 24),
+            ((10, 32, 0, 1), 16),
+            ((10, 33, 0, 1), 24),
+        ] {
+            let (a, b, c, d) = ip;
+            let wanted = InterfaceAddress {
+                ip: v4(a, b, c, d).into(),
+                prefix_len,
+            };
+            assert!(listed.contains(&wanted), "{wanted} missing from {listed:?}");
+        }
+        assert!(ip(&["-o", "addr", "show", "nets0"]).contains("10.32.0.1/16"));
+        // The primary address is the first one.
+        assert_eq!(device.address().unwrap(), Some(v4(10, 31, 0, 1)));
+        // A secondary network carries traffic like the first.
+        udp_round_trip_tun(
+            &device,
+            v4(10, 33, 0, 1).into(),
+            "10.33.0.2:9".parse().unwrap(),
+        );
+        device.remove_ipv4(v4(10, 32, 0, 1), 16).unwrap();
+        assert!(!ip(&["-o", "addr", "show", "nets0"]).contains("10.32.0.1"));
+        let err = device.remove_ipv4(v4(10, 32, 0, 1), 16).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert_eq!(err.operation(), tun_core::Operation::RemoveIpv4);
+        let err = device.add_ipv4(v4(224, 0, 0, 1), 24).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    });
+}
+
+/// An fd the caller keeps: the device works on a duplicate, and the caller's fd stays open.
+#[test]
+fn from_borrowed_fd_leaves_the_callers_fd_open() {
+    in_netns(|| {
+        let device = Device::builder().name("lent0").build().unwrap().remove(0);
+        let owned = OwnedFd::from(device);
+        let borrowed = Device::from_borrowed_fd(std::os::fd::AsFd::as_fd(&owned)).unwrap();
+        assert_eq!(borrowed.name(), "lent0");
+        assert_ne!(borrowed.as_raw_fd(), owned.as_raw_fd());
+        drop(borrowed);
+        assert!(
+            links().contains(&"lent0".to_owned()),
+            "the caller's fd was closed"
+        );
+        drop(owned);
+        assert!(!links().contains(&"lent0".to_owned()));
+    });
+}
+
+/// A conversion that fails after persistence was set: the guard undoes it, so the device
+/// disappears with the build's fds (all or nothing).
+#[test]
+fn a_failed_conversion_leaves_no_persistent_device() {
+    #[derive(Debug)]
+    struct Refuses;
+    impl tun_core::FromDevice for Refuses {
+        fn from_device(device: Device) -> tun_core::Result<Refuses> {
+            assert!(
+                device.is_persistent().unwrap(),
+                "persistent before conversion"
+            );
+            Err(tun_core::Error::new(
+                tun_core::Operation::Register,
+                device.name(),
+                std::io::Error::other("refused by the test"),
+            ))
+        }
+    }
+    in_netns(|| {
+        let err = tun_core::Builder::<Refuses>::new()
+            .name("guard0")
+            .persist()
+            .build()
+            .unwrap_err();
+        assert_eq!(err.operation(), tun_core::Operation::Register);
+        assert_eq!(links(), ["lo"], "a persistent device was left behind");
+    });
+}

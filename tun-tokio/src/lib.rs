@@ -1,9 +1,9 @@
 //! # tun-tokio
 //!
 //! Async TUN/TAP devices for [tokio](https://tokio.rs): a [`tun_core::Device`] registered with
-//! tokio's reactor through [`AsyncFd`]. Everything about devices (creating, configuring, the
-//! system calls) lives in `tun-core`; this crate only waits for readiness and retries, the way
-//! tokio's own `UdpSocket` does.
+//! tokio's reactor (through `AsyncFd` on Unix; elsewhere through the core's `poll_*_ready`).
+//! Everything about devices (creating, configuring, the system calls) lives in `tun-core`; this
+//! crate only waits for readiness and retries, the way tokio's own `UdpSocket` does.
 //!
 //! ```no_run
 //! use std::sync::Arc;

@@ -39,6 +39,21 @@
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so
 //! that platform work only adds files.
 
+/// Items that exist only where their capability does (the `cfg`s that `build.rs` declares),
+/// with the docs.rs badge naming the platforms: besides `build.rs`, the one place outside the
+/// platform modules that lists them.
+///
+/// ```ignore
+/// capability! { tun_multi_queue; impl Device { ... } }
+/// ```
+macro_rules! capability {
+    ($cap:ident; $($item:item)*) => {$(
+        #[cfg($cap)]
+        #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+        $item
+    )*};
+}
+
 /// What `create` hands back: the queues, in order, and the interface they share.
 #[derive(Debug)]
 pub(crate) struct Created {

@@ -51,6 +51,11 @@ mod device;
 mod error;
 mod sys;
 
+// The fuzz targets' way in (`fuzz/`): only `cargo fuzz` builds it (`--cfg fuzzing`); not API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_entry;
+
 pub use crate::builder::{
     Builder, FromDevice, MAX_MTU, MAX_NAME_LEN, MAX_QUEUES, MIN_IPV6_MTU, MIN_MTU,
 };

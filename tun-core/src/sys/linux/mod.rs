@@ -19,6 +19,9 @@ pub(crate) use self::errors::{error_kind, hint};
 pub(crate) use self::interface::Interface;
 pub(crate) use self::netlink::TunInfo;
 pub(crate) use self::queue::Queue;
+// The rtnetlink parser reads bytes the kernel (or anyone) sends: `crate::fuzz_entry` feeds it.
+#[cfg(fuzzing)]
+pub(crate) use self::netlink::{attributes, parse_address, parse_datagram, parse_tun_info};
 
 use crate::builder::Config;
 use crate::device::{Device, Layer};

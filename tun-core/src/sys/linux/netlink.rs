@@ -80,7 +80,7 @@ fn align4(len: usize) -> usize {
 }
 
 /// Iterates over the `(type, payload)` pairs of a run of netlink attributes.
-fn attributes(mut bytes: &[u8]) -> impl Iterator<Item = io::Result<(u16, &[u8])>> {
+pub(crate) fn attributes(mut bytes: &[u8]) -> impl Iterator<Item = io::Result<(u16, &[u8])>> {
     std::iter::from_fn(move || {
         if bytes.is_empty() {
             return None;
@@ -167,7 +167,11 @@ impl Netlink {
 
 /// Walks the messages of one datagram, keeping the payloads of the answers to query `seq`.
 /// Returns whether the answer is complete.
-fn parse_datagram(mut datagram: &[u8], seq: u32, answers: &mut Vec<Vec<u8>>) -> io::Result<bool> {
+pub(crate) fn parse_datagram(
+    mut datagram: &[u8],
+    seq: u32,
+    answers: &mut Vec<Vec<u8>>,
+) -> io::Result<bool> {
     let mut finished = false;
     while !datagram.is_empty() {
         let msg_len = u32_at(datagram, 0).ok_or_else(|| invalid("header"))? as usize;
@@ -203,7 +207,7 @@ fn parse_datagram(mut datagram: &[u8], seq: u32, answers: &mut Vec<Vec<u8>>) -> 
 }
 
 /// The address in one `RTM_NEWADDR` answer, if it belongs to interface `index`.
-fn parse_address(answer: &[u8], index: u32) -> io::Result<Option<InterfaceAddress>> {
+pub(crate) fn parse_address(answer: &[u8], index: u32) -> io::Result<Option<InterfaceAddress>> {
     // struct ifaddrmsg: family, prefixlen, flags, scope, index (u32).
     let family = answer
         .first()
@@ -240,7 +244,7 @@ fn parse_address(answer: &[u8], index: u32) -> io::Result<Option<InterfaceAddres
 }
 
 /// The tun driver's details in the `RTM_NEWLINK` answers.
-fn parse_tun_info(answers: &[Vec<u8>]) -> io::Result<TunInfo> {
+pub(crate) fn parse_tun_info(answers: &[Vec<u8>]) -> io::Result<TunInfo> {
     // Single-queue devices report no queue count: theirs is the one queue being asked through.
     let mut info = TunInfo {
         queues: 1,

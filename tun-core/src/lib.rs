@@ -59,6 +59,11 @@ mod device;
 mod error;
 mod net;
 
+// The fuzz targets' way in (`fuzz/`): only `cargo fuzz` builds it (`--cfg fuzzing`); not API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_entry;
+
 pub use crate::builder::{Builder, FromDevice};
 pub use crate::check::{MAX_MTU, MIN_IPV6_MTU, MIN_MTU};
 pub use crate::config::Layer;

@@ -22,6 +22,9 @@ pub(crate) use self::interface::Interface;
 pub(crate) use self::name::{check_name, MAX_NAME_LEN};
 pub(crate) use self::netlink::TunInfo;
 pub(crate) use self::queue::{Queue, PACKET_INFO_LEN};
+// The rtnetlink parser reads bytes the kernel (or anyone) sends: `crate::fuzz_entry` feeds it.
+#[cfg(fuzzing)]
+pub(crate) use self::netlink::{attributes, parse_address, parse_datagram, parse_tun_info};
 
 use super::Created;
 use crate::config::{Config, Layer};

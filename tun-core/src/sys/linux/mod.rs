@@ -118,10 +118,14 @@ impl Interface {
     /// `TUNGETIFF` cannot tell (it reports `IFF_NOFILTER` in `IFF_NO_PI`'s bit), so the mode is
     /// read back from the tun driver over rtnetlink.
     fn check_packet_info(&self, requested: bool) -> Result<()> {
-        let actual = self
-            .tun_info()
-            .map_err(|err| Error::new(Operation::Attach, self.name(), err))?
-            .packet_info;
+        let actual = match self.tun_info() {
+            Ok(info) => info.packet_info,
+            // No rtnetlink for this process (Android apps): nothing to compare with.
+            Err(err) if matches!(err.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+                return Ok(())
+            }
+            Err(err) => return Err(Error::new(Operation::Attach, self.name(), err)),
+        };
         if actual == requested {
             return Ok(());
         }

@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use socket2::{Domain, Socket, Type};
 
-use super::netlink::{self, Netlink, TunInfo};
+use super::netlink::{self, LinkChange, Netlink, TunInfo};
 use crate::net::InterfaceAddress;
 use crate::sys::unix::{cvt, from_c_char, ifreq_name, ifreq_with_name, to_c_char};
 use crate::sys::Ipv4Field;
@@ -123,10 +123,6 @@ impl Interface {
         self.current_name().map(drop)
     }
 
-    fn ifreq(&self) -> io::Result<libc::ifreq> {
-        ifreq_with_name(&self.current_name()?)
-    }
-
     /// Runs one `SIOC*IF*` request on the IPv4 control socket.
     ///
     /// # Safety
@@ -138,12 +134,52 @@ impl Interface {
         Ok(())
     }
 
+    /// Runs one `SIOC*IF*` request on this interface and returns the `ifreq` the kernel filled.
+    ///
+    /// An ioctl names its interface: the name is looked up from the index first and checked
+    /// again afterwards. If it passed to another interface in between (a rename and a new device
+    /// of the old name, within microseconds), the answer is dropped and the request made again
+    /// under the new name. A setting cannot be taken back that way, so the link settings go over
+    /// rtnetlink, by index, wherever it is available ([`change_link`](Self::change_link)).
+    ///
+    /// # Safety
+    /// `request` must be one that reads or writes a single `struct ifreq`.
+    unsafe fn request(
+        &self,
+        request: libc::c_ulong,
+        fill: impl Fn(&mut libc::ifreq),
+    ) -> io::Result<libc::ifreq> {
+        for _ in 0..3 {
+            let name = self.current_name()?;
+            let mut ifr = ifreq_with_name(&name)?;
+            fill(&mut ifr);
+            // SAFETY: the caller guarantees `request` takes a `struct ifreq`.
+            let result = unsafe { self.ioctl(request, &mut ifr) };
+            if self.index_of(&name).ok() == Some(self.index) {
+                return result.map(|()| ifr);
+            }
+        }
+        Err(io::Error::from_raw_os_error(libc::ENODEV))
+    }
+
+    /// Changes a link setting: over rtnetlink, addressed by index, or, where rtnetlink is
+    /// refused (Android apps), with the ioctl `fallback` on the current name.
+    fn change_link(
+        &self,
+        change: LinkChange,
+        fallback: impl FnOnce() -> io::Result<()>,
+    ) -> io::Result<()> {
+        match &self.netlink {
+            Ok(netlink) => netlink::lock(netlink).change_link(self.index, change),
+            Err(_) => fallback(),
+        }
+    }
+
     /// Reads an integer setting (`ifru_ivalue`, `ifru_mtu`: the same `int`).
     fn get_int(&self, request: libc::c_ulong) -> io::Result<libc::c_int> {
-        let mut ifr = self.ifreq()?;
-        // SAFETY: the callers pass SIOCGIFMTU or SIOCGIFTXQLEN, which write an
-        // `int` into a `struct ifreq`.
-        unsafe { self.ioctl(request, &mut ifr)? };
+        // SAFETY: the callers pass SIOCGIFMTU or SIOCGIFTXQLEN, which write an `int` into a
+        // `struct ifreq`.
+        let ifr = unsafe { self.request(request, |_| {})? };
         // SAFETY: the request filled the integer member; every bit pattern is a valid `c_int`.
         Ok(unsafe { ifr.ifr_ifru.ifru_mtu })
     }
@@ -155,11 +191,9 @@ impl Interface {
                 format!("{value} does not fit a C int"),
             )
         })?;
-        let mut ifr = self.ifreq()?;
-        ifr.ifr_ifru.ifru_mtu = value;
         // SAFETY: the callers pass SIOCSIFMTU or SIOCSIFTXQLEN, which read an `int` from a
         // `struct ifreq`.
-        unsafe { self.ioctl(request, &mut ifr) }
+        unsafe { self.request(request, |ifr| ifr.ifr_ifru.ifru_mtu = value) }.map(drop)
     }
 
     /// The interface index, which never changes while the interface exists.
@@ -173,7 +207,7 @@ impl Interface {
     }
 
     pub(crate) fn set_mtu(&self, mtu: u32) -> io::Result<()> {
-        self.set_int(libc::SIOCSIFMTU, mtu)
+        self.change_link(LinkChange::Mtu(mtu), || self.set_int(libc::SIOCSIFMTU, mtu))
     }
 
     pub(crate) fn txqueuelen(&self) -> io::Result<u32> {
@@ -181,13 +215,14 @@ impl Interface {
     }
 
     pub(crate) fn set_txqueuelen(&self, txqueuelen: u32) -> io::Result<()> {
-        self.set_int(libc::SIOCSIFTXQLEN, txqueuelen)
+        self.change_link(LinkChange::TxQueueLen(txqueuelen), || {
+            self.set_int(libc::SIOCSIFTXQLEN, txqueuelen)
+        })
     }
 
     fn flags(&self) -> io::Result<libc::c_short> {
-        let mut ifr = self.ifreq()?;
         // SAFETY: SIOCGIFFLAGS writes `ifru_flags` of a `struct ifreq`.
-        unsafe { self.ioctl(libc::SIOCGIFFLAGS, &mut ifr)? };
+        let ifr = unsafe { self.request(libc::SIOCGIFFLAGS, |_| {})? };
         // SAFETY: SIOCGIFFLAGS filled `ifru_flags`; every bit pattern is a valid `c_short`.
         Ok(unsafe { ifr.ifr_ifru.ifru_flags })
     }
@@ -197,23 +232,24 @@ impl Interface {
     }
 
     pub(crate) fn set_up(&self, up: bool) -> io::Result<()> {
-        let mut flags = i32::from(self.flags()?);
-        if up {
-            flags |= libc::IFF_UP;
-        } else {
-            flags &= !libc::IFF_UP;
-        }
-        let mut ifr = self.ifreq()?;
-        // The kernel's flags are 16 bits wide; IFF_UP is bit 0.
-        ifr.ifr_ifru.ifru_flags = flags as libc::c_short;
-        // SAFETY: SIOCSIFFLAGS reads `ifru_flags` of a `struct ifreq`.
-        unsafe { self.ioctl(libc::SIOCSIFFLAGS, &mut ifr) }
+        self.change_link(LinkChange::Up(up), || {
+            let mut flags = i32::from(self.flags()?);
+            if up {
+                flags |= libc::IFF_UP;
+            } else {
+                flags &= !libc::IFF_UP;
+            }
+            // The kernel's flags are 16 bits wide; IFF_UP is bit 0.
+            let flags = flags as libc::c_short;
+            // SAFETY: SIOCSIFFLAGS reads `ifru_flags` of a `struct ifreq`.
+            unsafe { self.request(libc::SIOCSIFFLAGS, |ifr| ifr.ifr_ifru.ifru_flags = flags) }
+                .map(drop)
+        })
     }
 
     pub(crate) fn mac(&self) -> io::Result<[u8; 6]> {
-        let mut ifr = self.ifreq()?;
         // SAFETY: SIOCGIFHWADDR writes `ifru_hwaddr` of a `struct ifreq`.
-        unsafe { self.ioctl(libc::SIOCGIFHWADDR, &mut ifr)? };
+        let ifr = unsafe { self.request(libc::SIOCGIFHWADDR, |_| {})? };
         // SAFETY: SIOCGIFHWADDR filled `ifru_hwaddr`, a plain `sockaddr`.
         let sa = unsafe { ifr.ifr_ifru.ifru_hwaddr };
         let [a, b, c, d, e, f, ..] = sa.sa_data;
@@ -221,14 +257,16 @@ impl Interface {
     }
 
     pub(crate) fn set_mac(&self, mac: [u8; 6]) -> io::Result<()> {
-        let [a, b, c, d, e, f] = mac;
-        let mut ifr = self.ifreq()?;
-        ifr.ifr_ifru.ifru_hwaddr = libc::sockaddr {
-            sa_family: libc::ARPHRD_ETHER,
-            sa_data: [a, b, c, d, e, f, 0, 0, 0, 0, 0, 0, 0, 0].map(to_c_char),
-        };
-        // SAFETY: SIOCSIFHWADDR reads `ifru_hwaddr` of a `struct ifreq`.
-        unsafe { self.ioctl(libc::SIOCSIFHWADDR, &mut ifr) }
+        self.change_link(LinkChange::Mac(mac), || {
+            let [a, b, c, d, e, f] = mac;
+            let hwaddr = libc::sockaddr {
+                sa_family: libc::ARPHRD_ETHER,
+                sa_data: [a, b, c, d, e, f, 0, 0, 0, 0, 0, 0, 0, 0].map(to_c_char),
+            };
+            // SAFETY: SIOCSIFHWADDR reads `ifru_hwaddr` of a `struct ifreq`.
+            unsafe { self.request(libc::SIOCSIFHWADDR, |ifr| ifr.ifr_ifru.ifru_hwaddr = hwaddr) }
+                .map(drop)
+        })
     }
 
     pub(crate) fn ipv4(&self, field: Ipv4Field) -> io::Result<Option<Ipv4Addr>> {
@@ -238,14 +276,13 @@ impl Interface {
             Ipv4Field::Destination => libc::SIOCGIFDSTADDR,
             Ipv4Field::Broadcast => libc::SIOCGIFBRDADDR,
         };
-        let mut ifr = self.ifreq()?;
         // SAFETY: the SIOCGIF{ADDR,NETMASK,DSTADDR,BRDADDR} requests write a `sockaddr` into a
         // `struct ifreq`.
-        match unsafe { self.ioctl(request, &mut ifr) } {
+        let ifr = match unsafe { self.request(request, |_| {}) } {
             // No IPv4 address at all: nothing to report.
             Err(err) if err.raw_os_error() == Some(libc::EADDRNOTAVAIL) => return Ok(None),
             result => result?,
-        }
+        };
         // SAFETY: the request filled the `sockaddr` member (the fields share it).
         let sa = unsafe { ifr.ifr_ifru.ifru_addr };
         let address = ipv4_from_sockaddr(&sa)?;
@@ -263,11 +300,10 @@ impl Interface {
             Ipv4Field::Destination => libc::SIOCSIFDSTADDR,
             Ipv4Field::Broadcast => libc::SIOCSIFBRDADDR,
         };
-        let mut ifr = self.ifreq()?;
-        ifr.ifr_ifru.ifru_addr = sockaddr_from_ipv4(address);
+        let sockaddr = sockaddr_from_ipv4(address);
         // SAFETY: the SIOCSIF{ADDR,NETMASK,DSTADDR,BRDADDR} requests read a `sockaddr` from a
         // `struct ifreq`.
-        unsafe { self.ioctl(request, &mut ifr) }
+        unsafe { self.request(request, |ifr| ifr.ifr_ifru.ifru_addr = sockaddr) }.map(drop)
     }
 
     fn ipv6_request(

@@ -22,12 +22,16 @@ const NLM_F_ACK: u16 = 4;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_REPLACE: u16 = 0x100;
 const NLM_F_CREATE: u16 = 0x400;
+const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_MTU: u16 = 4;
+const IFLA_TXQLEN: u16 = 13;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_INFO_DATA: u16 = 2;
 const IFLA_TUN_OWNER: u16 = 1;
@@ -170,7 +174,23 @@ impl Netlink {
     }
 }
 
+/// One link setting, changed with `RTM_NEWLINK` on the interface's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkChange {
+    Mtu(u32),
+    Up(bool),
+    Mac([u8; 6]),
+    TxQueueLen(u32),
+}
+
 impl Netlink {
+    /// Changes one link setting of interface `index` and waits for the acknowledgement.
+    /// Addressed by index, so it can reach no other interface, whatever happened to the name.
+    pub(crate) fn change_link(&mut self, index: u32, change: LinkChange) -> io::Result<()> {
+        self.query(RTM_NEWLINK, NLM_F_ACK, &link_body(index, change))
+            .map(drop)
+    }
+
     /// Adds (`RTM_NEWADDR`) or removes (`RTM_DELADDR`) the IPv4 network `address/prefix_len` on
     /// interface `index`, and waits for the kernel's acknowledgement.
     pub(crate) fn change_ipv4(
@@ -190,6 +210,37 @@ impl Netlink {
         self.query(kind, flags, &ipv4_address_body(index, address, prefix_len))
             .map(drop)
     }
+}
+
+/// The body of an `RTM_NEWLINK` request: `struct ifinfomsg` (family, pad, type, index, flags,
+/// change mask), then the attribute of the setting, if it is one.
+fn link_body(index: u32, change: LinkChange) -> Vec<u8> {
+    let (flags, mask) = match change {
+        LinkChange::Up(up) => (
+            if up { libc::IFF_UP as u32 } else { 0 },
+            libc::IFF_UP as u32,
+        ),
+        _ => (0, 0),
+    };
+    let mut body = vec![libc::AF_UNSPEC as u8, 0, 0, 0];
+    body.extend_from_slice(&index.to_ne_bytes());
+    body.extend_from_slice(&flags.to_ne_bytes());
+    body.extend_from_slice(&mask.to_ne_bytes());
+    let mut attribute = |kind: u16, payload: &[u8]| {
+        let len = 4 + payload.len();
+        // Every payload here is at most 6 bytes: the length fits.
+        body.extend_from_slice(&(len as u16).to_ne_bytes());
+        body.extend_from_slice(&kind.to_ne_bytes());
+        body.extend_from_slice(payload);
+        body.resize(align4(body.len()), 0);
+    };
+    match change {
+        LinkChange::Mtu(mtu) => attribute(IFLA_MTU, &mtu.to_ne_bytes()),
+        LinkChange::TxQueueLen(len) => attribute(IFLA_TXQLEN, &len.to_ne_bytes()),
+        LinkChange::Mac(mac) => attribute(IFLA_ADDRESS, &mac),
+        LinkChange::Up(_) => {}
+    }
+    body
 }
 
 /// The body of an `RTM_NEWADDR`/`RTM_DELADDR` request for an IPv4 network: `struct ifaddrmsg`
@@ -383,6 +434,28 @@ mod tests {
                 prefix_len: 24
             })
         );
+    }
+
+    #[test]
+    fn link_requests_carry_the_index_and_one_setting() {
+        let up = link_body(9, LinkChange::Up(true));
+        assert_eq!(up.len(), 16);
+        assert_eq!(u32_at(&up, 4), Some(9));
+        assert_eq!(u32_at(&up, 8), Some(libc::IFF_UP as u32));
+        assert_eq!(u32_at(&up, 12), Some(libc::IFF_UP as u32));
+        let down = link_body(9, LinkChange::Up(false));
+        assert_eq!((u32_at(&down, 8), u32_at(&down, 12)), (Some(0), Some(1)));
+        let mtu = link_body(3, LinkChange::Mtu(1400));
+        let attrs: Vec<_> = attributes(mtu.get(16..).unwrap_or(&[]))
+            .collect::<io::Result<_>>()
+            .unwrap_or_default();
+        assert_eq!(attrs, vec![(IFLA_MTU, &1400u32.to_ne_bytes()[..])]);
+        let mac = link_body(3, LinkChange::Mac([2, 0, 0, 0, 0, 7]));
+        assert_eq!(mac.len(), 16 + 12, "a 10-byte attribute padded to 12");
+        let attrs: Vec<_> = attributes(mac.get(16..).unwrap_or(&[]))
+            .collect::<io::Result<_>>()
+            .unwrap_or_default();
+        assert_eq!(attrs, vec![(IFLA_ADDRESS, &[2u8, 0, 0, 0, 0, 7][..])]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //!
 //! # The contract
 //! Each platform module provides the same items, with the same names, so that a reader finds the
-//! Linux and the (future) macOS version of a call in the same place, and a new platform is
+//! Linux and the FreeBSD (or future macOS) version of a call in the same place, and a new platform is
 //! "implement this list":
 //!
 //! - `create(&Config) -> Result<Created>`: open (or attach to) the device with the requested
@@ -33,7 +33,8 @@
 //! in `build.rs`), never run-time "unsupported" stubs: on Linux `adopt`, `Interface::open_queue`,
 //! `Queue::set_attached`, persistence, owner and group, `txqueuelen`, `TunInfo`, the primary
 //! IPv4 address's fields (`ipv4`/`set_ipv4` with [`Ipv4Field`]), and the constants
-//! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`.
+//! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`; on FreeBSD persistence
+//! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`.
 //!
 //! Every other target compiles against `unsupported`, whose `create` reports
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so

@@ -143,7 +143,7 @@ impl Interface {
         link.ok_or_else(|| io::Error::from_raw_os_error(libc::ENXIO))
     }
 
-    /// The interface type (`IFT_ETHER` for TAP, `IFT_PROPVIRTUAL` for TUN), to tell which kind
+    /// The interface type (FreeBSD: `IFT_ETHER` for TAP, `IFT_PPP` for TUN), to tell which kind
     /// an existing interface is.
     pub(crate) fn link_type(&self) -> io::Result<u8> {
         Ok(self.link()?.sdl_type)

@@ -51,9 +51,10 @@ mod platform {
     /// The length of the packet information of a TUN device: the address-family header.
     pub(crate) const PACKET_INFO_LEN: usize = HEADER_LEN;
 
-    /// `IFT_ETHER` and `IFT_PROPVIRTUAL` (`net/if_types.h`): the link types of tap and tun.
+    /// `IFT_ETHER` and `IFT_PPP` (`net/if_types.h`): the link types `tuncreate` gives tap and
+    /// tun interfaces.
     const IFT_ETHER: u8 = 0x06;
-    const IFT_PROPVIRTUAL: u8 = 0x35;
+    const IFT_PPP: u8 = 0x17;
 
     pub(crate) fn create(config: &Config) -> Result<Created> {
         let fail = |operation| move |err| Error::new(operation, &config.name, err);
@@ -104,6 +105,11 @@ mod platform {
         let queue = Queue::new(fd, config.layer, config.packet_info, Arc::clone(&lifetime));
         drop(lifetime);
         // From here on, an early return drops `queue`: its fd closes, then the interface goes.
+        let interface = Interface::new(name.clone()).map_err(fail(Operation::OpenControlSocket))?;
+        if attached {
+            // Before any request on the fd, so that the other kind is reported as such.
+            check_layer(&interface, config.layer)?;
+        }
         if config.layer == Layer::Tun {
             set_int(&queue, abi::TUNSIFHEAD, 1).map_err(|err| Error::new(operation, &name, err))?;
             if !attached {
@@ -115,10 +121,6 @@ mod platform {
                 )
                 .map_err(|err| Error::new(Operation::Create, &name, err))?;
             }
-        }
-        let interface = Interface::new(name).map_err(fail(Operation::OpenControlSocket))?;
-        if attached {
-            check_layer(&interface, config.layer)?;
         }
         Ok(Created {
             queues: vec![queue],
@@ -203,7 +205,7 @@ mod platform {
             .map_err(|err| Error::new(Operation::Attach, interface.name(), err))?;
         let actual = match link_type {
             IFT_ETHER => Layer::Tap,
-            IFT_PROPVIRTUAL => Layer::Tun,
+            IFT_PPP => Layer::Tun,
             other => {
                 return Err(Error::incompatible(
                     Operation::Attach,

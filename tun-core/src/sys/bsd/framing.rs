@@ -49,6 +49,12 @@ impl AddressFamilies {
     }
 }
 
+/// The first byte of a packet gathered from several buffers, empty ones skipped: the one whose
+/// high nibble is the IP version.
+pub(crate) fn first_byte<'a>(bufs: impl IntoIterator<Item = &'a [u8]>) -> Option<u8> {
+    bufs.into_iter().find_map(|buf| buf.first().copied())
+}
+
 /// The payload length of a read that returned `read` bytes, header included. A read shorter
 /// than the header is no packet: the driver never returns one, so it is reported, not hidden.
 pub(crate) fn received_len(read: usize, header_len: usize) -> io::Result<usize> {
@@ -98,6 +104,18 @@ mod tests {
             assert_eq!(err, Some(io::ErrorKind::InvalidInput), "{first:?}");
         }
         assert!(FAMILIES.header_for(None).is_err());
+    }
+
+    #[test]
+    fn bsd_gathered_packets_take_the_version_from_the_first_byte() {
+        let ipv6: [&[u8]; 3] = [&[], &[0x60, 0], &[0x45]];
+        assert_eq!(first_byte(ipv6), Some(0x60));
+        assert_eq!(
+            FAMILIES.header_for(first_byte(ipv6)).ok(),
+            Some([0, 0, 0, 28])
+        );
+        let empty: [&[u8]; 2] = [&[], &[]];
+        assert_eq!(first_byte(empty), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 
-use super::framing::{received_len, sent_len, AddressFamilies, HEADER_LEN};
+use super::framing::{first_byte, received_len, sent_len, AddressFamilies, HEADER_LEN};
 use crate::sys::unix::{Fd, MAX_IOVECS};
 
 /// Fails unless `count` user buffers and the header fit one call.
@@ -66,8 +66,7 @@ pub(crate) fn send_vectored(
     bufs: &[IoSlice<'_>],
 ) -> io::Result<usize> {
     check_count(bufs.len())?;
-    let first_byte = bufs.iter().find_map(|buf| buf.first().copied());
-    let header = families.header_for(first_byte)?;
+    let header = families.header_for(first_byte(bufs.iter().map(|buf| &**buf)))?;
     let mut slots: [MaybeUninit<IoSlice<'_>>; MAX_IOVECS] =
         [const { MaybeUninit::uninit() }; MAX_IOVECS];
     let mut used = 0;

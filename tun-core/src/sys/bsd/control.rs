@@ -7,7 +7,7 @@ use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr;
 
-use crate::sys::freebsd::abi::{Ifreq, IFNAMSIZ};
+use crate::sys::freebsd::abi::{Ifreq, SockaddrIn, SockaddrIn6, IFNAMSIZ};
 use crate::sys::unix::cvt;
 
 /// A datagram socket of `domain` (`AF_INET` or `AF_INET6`), close-on-exec, to send interface
@@ -93,11 +93,31 @@ pub(crate) fn name_to_index(name: &str) -> u32 {
 /// The system's interface address list (`getifaddrs`), freed on drop.
 pub(crate) struct InterfaceAddresses(*mut libc::ifaddrs);
 
-/// One entry: the interface name, the address and the netmask, as raw socket addresses.
+/// One entry: the interface name, and the address and netmask as the bytes of their socket
+/// addresses (`sa_len` of them: byte 0 is the length, byte 1 the family).
 pub(crate) struct Entry<'a> {
     pub(crate) name: &'a CStr,
-    pub(crate) addr: Option<&'a libc::sockaddr>,
-    pub(crate) netmask: Option<&'a libc::sockaddr>,
+    pub(crate) addr: Option<&'a [u8]>,
+    pub(crate) netmask: Option<&'a [u8]>,
+}
+
+/// The bytes of the socket address at `sa` (NULL: none), as many as its `sa_len` says.
+///
+/// # Safety
+/// `sa` must be NULL or point to a socket address of `sa_len` valid bytes that live for `'a`.
+unsafe fn sockaddr_bytes<'a>(sa: *const libc::sockaddr) -> Option<&'a [u8]> {
+    if sa.is_null() {
+        return None;
+    }
+    // SAFETY: the caller guarantees `sa` points to a socket address; `sa_len` is its first byte.
+    let len = usize::from(unsafe { (*sa).sa_len });
+    // SAFETY: the caller guarantees `len` valid bytes at `sa` for `'a`.
+    Some(unsafe { std::slice::from_raw_parts(sa.cast::<u8>(), len) })
+}
+
+/// The family of a socket address given as bytes.
+pub(crate) fn family(sa: &[u8]) -> Option<u8> {
+    sa.get(1).copied()
 }
 
 impl InterfaceAddresses {
@@ -117,12 +137,13 @@ impl InterfaceAddresses {
             let node = unsafe { next.as_ref()? };
             next = node.ifa_next;
             // SAFETY: `ifa_name` points to a NUL-terminated name in the list's memory;
-            // `ifa_addr` and `ifa_netmask` are NULL or point to socket addresses there.
+            // `ifa_addr` and `ifa_netmask` are NULL or point to socket addresses there, each
+            // `sa_len` bytes long (the list packs them so).
             Some(unsafe {
                 Entry {
                     name: CStr::from_ptr(node.ifa_name),
-                    addr: node.ifa_addr.as_ref(),
-                    netmask: node.ifa_netmask.as_ref(),
+                    addr: sockaddr_bytes(node.ifa_addr),
+                    netmask: sockaddr_bytes(node.ifa_netmask),
                 }
             })
         })
@@ -139,13 +160,26 @@ impl Drop for InterfaceAddresses {
     }
 }
 
-/// Reads a `T` (a `sockaddr_in`, `sockaddr_in6` or `sockaddr_dl`) from a socket address whose
-/// family said which it is, if its length covers it.
-pub(crate) fn read_sockaddr<T: Copy>(sa: &libc::sockaddr) -> Option<T> {
-    if usize::from(sa.sa_len) < mem::size_of::<T>() {
+/// Socket address structs made of integers and byte arrays only: every bit pattern, all zeros
+/// included, is a valid value, so they may be filled from the kernel's bytes.
+pub(crate) trait PlainSockaddr: Copy {}
+
+impl PlainSockaddr for SockaddrIn {}
+impl PlainSockaddr for SockaddrIn6 {}
+impl PlainSockaddr for libc::sockaddr_dl {}
+
+/// Reads a `T` (a `sockaddr_in`, `sockaddr_in6` or `sockaddr_dl`) from the bytes of a socket
+/// address whose family said which it is. The kernel may shorten an address (`sa_len` below
+/// `size_of::<T>()`, as link-level ones can be): the bytes it did not give read as zeros.
+pub(crate) fn read_sockaddr<T: PlainSockaddr>(sa: &[u8]) -> Option<T> {
+    let len = sa.len().min(mem::size_of::<T>());
+    if len < 2 {
         return None;
     }
-    // SAFETY: the kernel's `sa_len` says the address is at least `size_of::<T>()` bytes long,
-    // and `T` is plain data; the read is unaligned, as the list packs addresses.
-    Some(unsafe { ptr::read_unaligned((sa as *const libc::sockaddr).cast::<T>()) })
+    // SAFETY: `PlainSockaddr` types are plain data, for which all zeros is a valid value.
+    let mut value: T = unsafe { mem::zeroed() };
+    // SAFETY: `sa` has at least `len` bytes, and `value` has room for `len <= size_of::<T>()`
+    // bytes; the two do not overlap.
+    unsafe { ptr::copy_nonoverlapping(sa.as_ptr(), (&mut value as *mut T).cast::<u8>(), len) };
+    Some(value)
 }

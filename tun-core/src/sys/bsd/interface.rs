@@ -10,7 +10,9 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, OwnedFd};
 
-use super::control::{self, ifreq_with_name, name_bytes, read_sockaddr, InterfaceAddresses};
+use super::control::{
+    self, family, ifreq_with_name, name_bytes, read_sockaddr, InterfaceAddresses,
+};
 use super::sockaddr::{
     ipv4_broadcast, ipv6_mask, mask_prefix, sockaddr_from_ipv4, sockaddr_in, sockaddr_in6,
     without_embedded_scope,
@@ -138,7 +140,7 @@ impl Interface {
         let link = list
             .of(&name)
             .filter_map(|entry| entry.addr)
-            .filter(|sa| sa.sa_family == AF_LINK)
+            .filter(|sa| family(sa) == Some(AF_LINK))
             .find_map(read_sockaddr::<libc::sockaddr_dl>);
         link.ok_or_else(|| io::Error::from_raw_os_error(libc::ENXIO))
     }
@@ -153,10 +155,12 @@ impl Interface {
         let link = self.link()?;
         let start = usize::from(link.sdl_nlen);
         // `LLADDR(sdl)`: the address follows the name in `sdl_data`.
+        // The fixed part of `sockaddr_dl` is 8 bytes; the address must lie within `sdl_len`.
+        let complete = link.sdl_alen == 6 && usize::from(link.sdl_len) >= 8 + start + 6;
         let bytes = link
             .sdl_data
             .get(start..start + 6)
-            .filter(|_| link.sdl_alen == 6)
+            .filter(|_| complete)
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -256,19 +260,19 @@ impl Interface {
         let mut addresses = Vec::new();
         for entry in list.of(&name) {
             let Some(sa) = entry.addr else { continue };
-            let address = match sa.sa_family {
-                AF_INET => read_sockaddr::<SockaddrIn>(sa).map(|sin| {
+            let address = match family(sa) {
+                Some(AF_INET) => read_sockaddr::<SockaddrIn>(sa).map(|sin| {
                     let prefix = entry
                         .netmask
-                        .and_then(netmask_bytes::<4>)
+                        .map(netmask_bytes::<4>)
                         .and_then(|mask| mask_prefix(&mask))
                         .unwrap_or(32);
                     (IpAddr::V4(Ipv4Addr::from(sin.addr)), prefix)
                 }),
-                AF_INET6 => read_sockaddr::<SockaddrIn6>(sa).map(|sin6| {
+                Some(AF_INET6) => read_sockaddr::<SockaddrIn6>(sa).map(|sin6| {
                     let prefix = entry
                         .netmask
-                        .and_then(netmask_bytes::<16>)
+                        .map(netmask_bytes::<16>)
                         .and_then(|mask| mask_prefix(&mask))
                         .unwrap_or(128);
                     let ip = without_embedded_scope(Ipv6Addr::from(sin6.addr));
@@ -287,22 +291,13 @@ impl Interface {
 /// The address bytes of a netmask from `getifaddrs`. The kernel shortens masks: `sa_len` may
 /// stop after the last non-zero byte, and the family may be unset, so the bytes are read by
 /// position (after the port, and for IPv6 the flow label) and missing ones are zeros.
-fn netmask_bytes<const N: usize>(sa: &libc::sockaddr) -> Option<[u8; N]> {
+fn netmask_bytes<const N: usize>(sa: &[u8]) -> [u8; N] {
     // `sin_addr` starts at byte 4, `sin6_addr` at byte 8.
     let offset = if N == 4 { 4 } else { 8 };
-    let len = usize::from(sa.sa_len);
     let mut mask = [0u8; N];
-    // SAFETY: the kernel's `sa_len` says how many bytes of the address are valid; only those
-    // (at most `offset + N`) are read.
-    let bytes = unsafe {
-        std::slice::from_raw_parts(
-            (sa as *const libc::sockaddr).cast::<u8>(),
-            len.min(offset + N),
-        )
-    };
     // A length that stops before the address is a mask of zeros (a /0).
-    for (dst, &src) in mask.iter_mut().zip(bytes.get(offset..).unwrap_or_default()) {
+    for (dst, &src) in mask.iter_mut().zip(sa.get(offset..).unwrap_or_default()) {
         *dst = src;
     }
-    Some(mask)
+    mask
 }

@@ -12,12 +12,26 @@ fn main() {
     let family = env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
     let linux = os == "linux" || os == "android";
     let unix = family.split(',').any(|f| f == "unix");
+    let freebsd = os == "freebsd";
+    // The BSD layer (address ioctls, flags, MTU, getifaddrs, the address-family header) is
+    // shared by FreeBSD and, later, macOS.
+    let bsd = freebsd;
 
     let capabilities: &[(&str, bool, &str)] = &[
         (
             "tun_linux",
             linux,
             "the Linux TUN/TAP driver (/dev/net/tun): Linux and Android",
+        ),
+        (
+            "tun_freebsd",
+            freebsd,
+            "FreeBSD's if_tuntap driver (SIOCIFCREATE2, /dev/tunN and /dev/tapN)",
+        ),
+        (
+            "tun_bsd",
+            bsd,
+            "the BSD layer shared by the BSD-derived platforms (sys/bsd/)",
         ),
         (
             "tun_fd",
@@ -31,7 +45,7 @@ fn main() {
         ),
         (
             "tun_persist",
-            linux,
+            linux || freebsd,
             "devices that outlive their last queue",
         ),
         (
@@ -41,8 +55,9 @@ fn main() {
         ),
         (
             "tun_packet_info",
-            linux,
-            "the kernel's optional packet information header",
+            linux || freebsd,
+            "a 4-byte header in front of every packet, on request (Linux: flags and EtherType; \
+             FreeBSD: the address family of a TUN packet)",
         ),
         ("tun_txqueuelen", linux, "the transmit queue length setting"),
         ("tun_from_fd", linux, "adopting a queue fd opened elsewhere"),

@@ -137,7 +137,9 @@ impl<T: FromDevice> Builder<T> {
     ///
     /// Checked by [`build`](Self::build) with the platform's rules; on Linux the kernel's own
     /// byte rules: at most 15 bytes, no NUL, `/`, `:` or whitespace byte (the kernel counts 0xA0
-    /// as one, so `"advà0"` is refused), not `.` or `..`, and no `%` other than one `%d`.
+    /// as one, so `"advà0"` is refused), not `.` or `..`, and no `%` other than one `%d`. On
+    /// FreeBSD: at most 15 bytes of printable ASCII without spaces or `/`, the same `%d` rule;
+    /// a name other than the driver's own (`tun3`, `tap0`) is given by renaming the interface.
     pub fn name(mut self, name: &str) -> Self {
         name.clone_into(&mut self.config.name);
         self
@@ -237,10 +239,17 @@ impl<T: FromDevice> Builder<T> {
 }
 
 capability! { tun_packet_info;
-/// The packet information header. Linux and Android.
+/// The packet information header. Linux, Android and FreeBSD.
 impl<T: FromDevice> Builder<T> {
-    /// Keeps the 4-byte packet information header (flags and EtherType) in front of every packet
-    /// read and written, instead of the default plain packets (`IFF_NO_PI`). Linux and Android.
+    /// Keeps the 4-byte packet information header in front of every packet read and written,
+    /// instead of the default plain packets.
+    ///
+    /// - Linux and Android: flags and EtherType (`struct tun_pi`; clears `IFF_NO_PI`).
+    /// - FreeBSD, TUN: the driver's own header, the address family as a big-endian `u32`
+    ///   (`AF_INET` 2, `AF_INET6` 28): the same length as Linux's, other bytes. Without this
+    ///   option the crate adds and strips that header itself.
+    /// - FreeBSD, TAP: the driver has no header, so [`build`](Self::build) fails with
+    ///   [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before any system call.
     pub fn packet_info(mut self) -> Self {
         self.config.packet_info = true;
         self
@@ -269,10 +278,11 @@ impl<T: FromDevice> Builder<T> {
 }
 
 capability! { tun_persist;
-/// Persistent devices. Linux and Android.
+/// Persistent devices. Linux, Android and FreeBSD.
 impl<T: FromDevice> Builder<T> {
-    /// Keeps the device after its last fd is closed (`TUNSETPERSIST`), so that it can be attached
-    /// to again; undo with [`Device::set_persist`]. Linux and Android.
+    /// Keeps the device after its last fd is closed (Linux: `TUNSETPERSIST`; FreeBSD: the
+    /// interface is not destroyed), so that a later build with its exact name attaches to it;
+    /// undo with [`Device::set_persist`]. Linux, Android and FreeBSD.
     pub fn persist(mut self) -> Self {
         self.settings.persist = true;
         self

@@ -102,7 +102,8 @@ impl Device {
     }
 
     /// Sends one packet, returning its length. An empty packet is refused (`InvalidInput`), as
-    /// by every send method.
+    /// by every send method. On FreeBSD, whose driver silently drops a packet written while the
+    /// link is down, every send method fails with `io::ErrorKind::NetworkDown` then.
     #[inline]
     pub fn send(&self, packet: &[u8]) -> io::Result<usize> {
         if packet.is_empty() {
@@ -456,9 +457,10 @@ impl Device {
 }
 
 capability! { tun_persist;
-/// Persistent devices (Linux and Android).
+/// Persistent devices (Linux, Android and FreeBSD).
 impl Device {
-    /// Whether the device is persistent (outlives its last fd).
+    /// Whether the device is persistent (outlives its last fd). On FreeBSD a device this
+    /// process attached to, or whose fd it gave away (`into_raw_fd`), is persistent.
     pub fn is_persistent(&self) -> Result<bool> {
         self.queue
             .is_persistent()
@@ -466,7 +468,8 @@ impl Device {
     }
 
     /// Makes the device persistent, or not: a device that is no longer persistent disappears
-    /// when its last fd is closed.
+    /// when its last fd is closed (FreeBSD: this crate destroys it, `SIOCIFDESTROY`, after
+    /// closing the fd).
     pub fn set_persist(&self, persist: bool) -> Result<()> {
         self.queue
             .set_persist(persist)

@@ -31,8 +31,9 @@
 //! - `config.rs` ([`Layer`]) and `net.rs` ([`InterfaceAddress`]): the plain types the platform
 //!   layer works in.
 //! - `sys/`: the platform layer and all the `unsafe`, depending on nothing above it: Linux (and
-//!   Android) today, on a Unix layer (`sys/unix/`) the other Unix platforms will share; every
-//!   other target compiles and reports [`ErrorKind::Unsupported`].
+//!   Android) and FreeBSD, on a Unix layer (`sys/unix/`), FreeBSD also on a BSD layer
+//!   (`sys/bsd/`) that macOS will share; every other target compiles and reports
+//!   [`ErrorKind::Unsupported`].
 //! - `build.rs`: which capability (multi-queue, persistence, packet information, ...) exists on
 //!   which target, declared once; items that exist only somewhere say so in their docs.
 //!
@@ -83,6 +84,7 @@ capability! { tun_multi_queue;
 }
 
 capability! { tun_packet_info;
-    /// The length of the packet information header ([`Builder::packet_info`]).
+    /// The length of the packet information header ([`Builder::packet_info`]): 4 on Linux
+    /// (flags and EtherType) and on FreeBSD (the address family).
     pub const PACKET_INFO_LEN: usize = sys::PACKET_INFO_LEN;
 }

@@ -6,7 +6,7 @@
 //!
 //! # The contract
 //! Each platform module provides the same items, with the same names, so that a reader finds the
-//! Linux and the (future) macOS version of a call in the same place, and a new platform is
+//! Linux and the FreeBSD (or future macOS) version of a call in the same place, and a new platform is
 //! "implement this list":
 //!
 //! - `create(&Config) -> Result<Created>`: open (or attach to) the device with the requested
@@ -33,25 +33,38 @@
 //! in `build.rs`), never run-time "unsupported" stubs: on Linux `adopt`, `Interface::open_queue`,
 //! `Queue::set_attached`, persistence, owner and group, `txqueuelen`, `TunInfo`, the primary
 //! IPv4 address's fields (`ipv4`/`set_ipv4` with [`Ipv4Field`]), and the constants
-//! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`.
+//! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`; on FreeBSD persistence
+//! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`.
 //!
 //! Every other target compiles against `unsupported`, whose `create` reports
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so
 //! that platform work only adds files.
 
 /// Items that exist only where their capability does (the `cfg`s that `build.rs` declares),
-/// with the docs.rs badge naming the platforms: besides `build.rs`, the one place outside the
-/// platform modules that lists them.
+/// with the docs.rs badge naming the platforms that have it: besides `build.rs`, the one place
+/// outside the platform modules that lists them. A capability without an arm of its own here is
+/// Linux and Android's alone.
 ///
 /// ```ignore
 /// capability! { tun_multi_queue; impl Device { ... } }
 /// ```
 macro_rules! capability {
-    ($cap:ident; $($item:item)*) => {$(
+    (@badge $cap:ident, $platforms:meta; $($item:item)*) => {$(
         #[cfg($cap)]
-        #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
+        #[cfg_attr(docsrs, doc(cfg($platforms)))]
         $item
     )*};
+    (tun_persist; $($item:item)*) => {
+        capability! { @badge tun_persist,
+            any(target_os = "linux", target_os = "android", target_os = "freebsd"); $($item)* }
+    };
+    (tun_packet_info; $($item:item)*) => {
+        capability! { @badge tun_packet_info,
+            any(target_os = "linux", target_os = "android", target_os = "freebsd"); $($item)* }
+    };
+    ($cap:ident; $($item:item)*) => {
+        capability! { @badge $cap, any(target_os = "linux", target_os = "android"); $($item)* }
+    };
 }
 
 /// What `create` hands back: the queues, in order, and the interface they share.
@@ -71,11 +84,25 @@ pub(crate) enum Ipv4Field {
     Broadcast,
 }
 
+// The pure parts of the BSD platforms (framing, names, structs and ioctl numbers, the creation
+// plan) are also compiled into every test build, so that Linux CI runs their unit tests.
+#[cfg(all(test, not(tun_bsd)))]
+#[allow(dead_code)]
+mod bsd;
+#[cfg(all(test, not(tun_freebsd)))]
+#[allow(dead_code)]
+mod freebsd;
+
 cfg_if::cfg_if! {
     if #[cfg(tun_linux)] {
         mod unix;
         mod linux;
         pub(crate) use self::linux::*;
+    } else if #[cfg(tun_freebsd)] {
+        mod unix;
+        mod bsd;
+        mod freebsd;
+        pub(crate) use self::freebsd::*;
     } else {
         mod unsupported;
         pub(crate) use self::unsupported::*;

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use super::cvt;
 
 /// The most buffers one `readv`/`writev` takes (`IOV_MAX`: 1024 on Linux, macOS and FreeBSD).
-const MAX_IOVECS: usize = 1024;
+pub(crate) const MAX_IOVECS: usize = 1024;
 
 /// The iovec count for `readv`/`writev`. More than [`MAX_IOVECS`] would make the kernel take only
 /// the first part of a packet (or fill only part of the buffers): refused before the call.

@@ -3,11 +3,17 @@
 //! and FreeBSD will too, so none of this is written twice.
 
 mod fd;
+// Over `libc::ifreq`, whose layout the BSDs do not share: they have their own (`bsd/control.rs`).
+#[cfg(tun_linux)]
 mod ifreq;
 
 use std::io;
 
 pub(crate) use self::fd::Fd;
+// The BSD header framing builds its own iovec arrays, bounded like `Fd`'s.
+#[cfg(tun_bsd)]
+pub(crate) use self::fd::MAX_IOVECS;
+#[cfg(tun_linux)]
 pub(crate) use self::ifreq::{from_c_char, ifreq_name, ifreq_with_name, to_c_char};
 
 /// Turns the C convention (-1 and `errno`) into `io::Result`, once for every call site.

@@ -1,0 +1,31 @@
+//! What the BSD-derived platforms share: FreeBSD today, macOS (utun) next. One layer, thin
+//! platform modules on top.
+//!
+//! - `ioctl.rs`: the `_IOW`/`_IOWR` number encoding (pure).
+//! - `framing.rs`: the 4-byte address-family header of tun packets (pure).
+//! - `sockaddr.rs`: `sockaddr_in`/`sockaddr_in6` and netmasks as the address ioctls want them
+//!   (pure).
+//! - `tun_io.rs`: packet I/O through that header: `readv`/`writev` with the header on the
+//!   stack, so the user's packet is never copied and no call allocates.
+//! - `control.rs`: control sockets, `struct ifreq` by name, and `getifaddrs`.
+//! - `interface.rs`: the interface settings: `SIOCAIFADDR`/`SIOCDIFADDR` and their IPv6 forms,
+//!   flags, MTU, link-level address, index, and the address listing.
+//!
+//! The structs and numbers themselves differ between the BSDs (FreeBSD's `in6_aliasreq` has a
+//! `vhid` and is 136 bytes, Darwin's 128): each platform module defines them in its `abi.rs`,
+//! under the same names. The pure files are also compiled into the Linux test build, so their
+//! tests run in the normal `cargo test`.
+
+pub(crate) mod framing;
+pub(crate) mod ioctl;
+pub(crate) mod sockaddr;
+
+#[cfg(tun_bsd)]
+pub(crate) mod control;
+#[cfg(tun_bsd)]
+mod interface;
+#[cfg(tun_bsd)]
+pub(crate) mod tun_io;
+
+#[cfg(tun_bsd)]
+pub(crate) use self::interface::Interface;

@@ -71,6 +71,10 @@ pub use crate::device::Device;
 pub use crate::error::{Error, ErrorKind, Operation, Result};
 pub use crate::net::InterfaceAddress;
 
+capability! { tun_fd;
+    pub use crate::device::Interrupter;
+}
+
 capability! { tun_linux;
     /// The longest interface name the platform accepts, in bytes (Linux: `IFNAMSIZ` less the
     /// NUL).

@@ -10,3 +10,8 @@
 //! | `cross_platform` | one program for every supported platform |
 //! | `async_std_read`, `async_std_read_mq`, `smol_read` | the same on async-std and smol |
 //! | `both_runtimes` | `tun-tokio` and `tun-async-std` in one program |
+
+/// The workspace README's code blocks, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -332,3 +332,9 @@ macro_rules! packet_io {
 }
 
 packet_io!(Tun, &Tun);
+
+/// The README's code blocks (this crate's, which ships in the package), compiled as doctests so
+/// they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -90,3 +90,9 @@ capability! { tun_packet_info;
     /// The length of the packet information header ([`Builder::packet_info`]).
     pub const PACKET_INFO_LEN: usize = sys::PACKET_INFO_LEN;
 }
+
+/// The README's code blocks (this crate's, which ships in the package), compiled as doctests so
+/// they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -329,7 +329,8 @@ macro_rules! packet_io {
 
 packet_io!(Tun, &Tun);
 
-/// The README's code blocks, compiled as doctests so they cannot rot.
+/// The README's code blocks (this crate's, which ships in the package), compiled as doctests so
+/// they cannot rot. The workspace README's are compiled by the examples crate.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

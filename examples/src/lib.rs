@@ -10,6 +10,8 @@
 //! | `cross_platform` | one program for every supported platform |
 //! | `async_std_read`, `async_std_read_mq`, `smol_read` | the same on async-std and smol |
 //! | `both_runtimes` | `tun-tokio` and `tun-async-std` in one program |
+//! | `tunnel` | a point-to-point VPN: TUN + UDP, XChaCha20-Poly1305 with a pre-shared key, replay window; `scripts/tunnel-test` runs two endpoints between two namespaces |
+//! | `tcp_verify` | the tunnel test's traffic: a TCP stream verified byte for byte |
 
 /// The workspace README's code blocks, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

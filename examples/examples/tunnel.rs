@@ -255,3 +255,28 @@ fn parse_key(hex: &str) -> Result<[u8; 32], Box<dyn Error>> {
     }
     Ok(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ReplayWindow;
+
+    #[test]
+    fn the_replay_window_takes_each_counter_once_and_follows_a_new_session() {
+        let (a, b) = ([1u8; 16], [2u8; 16]);
+        let mut window = ReplayWindow::default();
+        assert!(window.accept(&a, 1));
+        assert!(!window.accept(&a, 1), "a repeat");
+        assert!(window.accept(&a, 5));
+        assert!(window.accept(&a, 3), "reordered within the window");
+        assert!(!window.accept(&a, 3));
+        assert!(window.accept(&a, 200));
+        assert!(!window.accept(&a, 5), "older than the window");
+        assert!(window.accept(&a, 200 - 127));
+        assert!(!window.accept(&a, 200 - 128));
+        assert!(window.accept(&b, 1), "the peer restarted: a new session");
+        assert!(!window.accept(&b, 1));
+        assert!(window.accept(&b, 1001), "a jump beyond the window");
+        assert!(window.accept(&b, 1000), "unseen, within the new window");
+        assert!(!window.accept(&b, 1), "left behind by the jump");
+    }
+}

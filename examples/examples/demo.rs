@@ -66,10 +66,14 @@ fn enter_private_namespace() -> Result<(), Box<dyn Error>> {
     use nix::sched::{unshare, CloneFlags};
     unshare(CloneFlags::CLONE_NEWNET).map_err(|errno| {
         format!(
-            "cannot create a private network namespace ({errno}). Run the demo as root: \
-             `sudo -E $(which cargo) run --example demo`, or pass `--host` to use the current \
-             namespace (needs CAP_NET_ADMIN; adds routes to 10.200.0.0/24 and fd00:200::/64 \
-             while it runs)"
+            "cannot create a private network namespace ({errno}): that needs root \
+             (CAP_SYS_ADMIN). As root: `scripts/demo`, or `sudo target/debug/examples/demo`. \
+             Without root or sudo: `unshare --user --map-root-user target/debug/examples/demo` \
+             makes you root of a new user namespace only, with no power over the host; it works \
+             where unprivileged user namespaces are allowed and /dev/net/tun is open to all \
+             users (mode 0666, as on Debian, Ubuntu and Fedora: see `ls -l /dev/net/tun`). Or \
+             pass `--host` to use the current namespace (needs CAP_NET_ADMIN; adds routes to \
+             10.200.0.0/24 and fd00:200::/64 while it runs)"
         )
     })?;
     println!(
@@ -186,6 +190,32 @@ fn echo_reply(packet: &[u8]) -> Option<(String, Vec<u8>)> {
     }
 }
 
+/// ICMPv6 by name: besides the demo's echo requests, the kernel sends router solicitations
+/// (133) and multicast listener reports (143) when a link with IPv6 comes up.
+fn describe_icmpv6(icmp: Icmpv6Type) -> String {
+    let name = match icmp {
+        Icmpv6Type::EchoRequest(echo) => return format!("ICMPv6 echo request (seq {})", echo.seq),
+        Icmpv6Type::EchoReply(echo) => return format!("ICMPv6 echo reply (seq {})", echo.seq),
+        _ => match icmp.type_u8() {
+            1 => "destination unreachable",
+            2 => "packet too big",
+            3 => "time exceeded",
+            4 => "parameter problem",
+            130 => "multicast listener query",
+            131 => "multicast listener report",
+            132 => "multicast listener done",
+            133 => "router solicitation",
+            134 => "router advertisement",
+            135 => "neighbor solicitation",
+            136 => "neighbor advertisement",
+            137 => "redirect",
+            143 => "multicast listener report v2",
+            _ => "message",
+        },
+    };
+    format!("ICMPv6 {name} (type {})", icmp.type_u8())
+}
+
 /// A one-line description of any packet.
 fn describe(packet: &[u8]) -> String {
     match SlicedPacket::from_ip(packet) {
@@ -204,7 +234,7 @@ fn describe(packet: &[u8]) -> String {
                 _ => "unknown network layer".to_owned(),
             };
             let transport = match &sliced.transport {
-                Some(TransportSlice::Icmpv6(icmp)) => format!("{:?}", icmp.icmp_type()),
+                Some(TransportSlice::Icmpv6(icmp)) => describe_icmpv6(icmp.icmp_type()),
                 Some(TransportSlice::Icmpv4(icmp)) => format!("{:?}", icmp.icmp_type()),
                 Some(TransportSlice::Udp(udp)) => format!("UDP port {}", udp.destination_port()),
                 Some(TransportSlice::Tcp(tcp)) => format!("TCP port {}", tcp.destination_port()),

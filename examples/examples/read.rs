@@ -1,6 +1,7 @@
-//! The classic tokio-tun program, corrected so that it compiles: a TAP device with the packet
-//! information header, a writer task that writes a packet every second, and a read loop that
-//! prints every packet the kernel sends to the device.
+//! The classic tokio-tun program (the README of tokio-tun 0.16), ported name for name and
+//! corrected so that it compiles: a TAP device with the packet information header, a writer
+//! task that writes a packet every second, and a read loop that prints every packet the kernel
+//! sends to the device. docs/migration.md lists what changed.
 //!
 //! Run it as root (creating a device needs CAP_NET_ADMIN):
 //! `sudo -E $(which cargo) run --example read`, then in another shell
@@ -26,11 +27,17 @@ mod linux {
                 .tap() // TAP instead of TUN (the default)
                 .packet_info() // keep the packet information header (clears IFF_NO_PI)
                 .up() // bring the link up
+                .close_on_exec(true) // tokio-tun: .close_on_exec() (or .no_close_on_exec())
                 .build()? // Result<Vec<Tun>>: one Tun per queue
                 .pop()
                 .ok_or("the build returned no queue")?,
         );
-        println!("tun created, name: {}, fd: {}", tun.name(), tun.as_raw_fd());
+        println!(
+            "tun created, name: {}, index: {}, fd: {}",
+            tun.name(),
+            tun.index()?,
+            tun.as_raw_fd()
+        );
 
         // The writer shares the device through the Arc (the original moved the Arc into
         // `tokio::io::split` and then used it: that does not compile). Every write is one packet.

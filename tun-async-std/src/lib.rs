@@ -60,9 +60,9 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-pub use tun_core::{
-    Builder, Device, Error, ErrorKind, FromDevice, InterfaceAddress, Layer, Operation, Result,
-};
+// Everything of tun-core, so that no program needs both crates for a type or a constant
+// (`MAX_MTU`, `PACKET_INFO_LEN`, `MAX_QUEUES`, ... where the platform has them).
+pub use tun_core::*;
 
 use crate::ready::{Direction, Io};
 
@@ -123,6 +123,23 @@ impl Tun {
     /// The interface name.
     pub fn name(&self) -> &str {
         self.io.device().name()
+    }
+
+    /// The interface index ([`Device::index`]; the other settings are on
+    /// [`device()`](Self::device)).
+    pub fn index(&self) -> Result<u32> {
+        self.io.device().index()
+    }
+
+    /// The MTU ([`Device::mtu`]).
+    pub fn mtu(&self) -> Result<u32> {
+        self.io.device().mtu()
+    }
+
+    /// The buffer size with which [`recv`](Self::recv) never truncates a packet
+    /// ([`Device::max_packet_len`]).
+    pub fn max_packet_len(&self) -> Result<usize> {
+        self.io.device().max_packet_len()
     }
 
     /// Receives one packet. See [`Device::recv`] for buffers shorter than the packet.
@@ -332,3 +349,9 @@ macro_rules! packet_io {
 }
 
 packet_io!(Tun, &Tun);
+
+/// The README's code blocks (this crate's, which ships in the package), compiled as doctests so
+/// they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -33,6 +33,11 @@ use crate::sys;
 pub struct Device {
     queue: sys::Queue,
     interface: Arc<sys::Interface>,
+    /// Made by the first [`interrupter`](Self::interrupter) call; watched by
+    /// [`recv_timeout`](Self::recv_timeout) and [`recv_interruptible`](Self::recv_interruptible)
+    /// only, never by `recv`.
+    #[cfg(tun_fd)]
+    interrupt: std::sync::OnceLock<Arc<sys::Interrupt>>,
 }
 
 impl fmt::Debug for Device {
@@ -51,11 +56,17 @@ impl Device {
         created
             .queues
             .into_iter()
-            .map(|queue| Device {
-                queue,
-                interface: Arc::clone(&interface),
-            })
+            .map(|queue| Device::new(queue, Arc::clone(&interface)))
             .collect()
+    }
+
+    fn new(queue: sys::Queue, interface: Arc<sys::Interface>) -> Device {
+        Device {
+            queue,
+            interface,
+            #[cfg(tun_fd)]
+            interrupt: std::sync::OnceLock::new(),
+        }
     }
 
     /// The interface name, as the kernel named it (a `%d` pattern is filled in), and as it is
@@ -389,10 +400,7 @@ impl Device {
     /// network namespace: call this from the namespace the device lives in.
     pub fn from_fd(fd: std::os::fd::OwnedFd) -> Result<Device> {
         let (queue, interface) = sys::adopt(fd)?;
-        Ok(Device {
-            queue,
-            interface: Arc::new(interface),
-        })
+        Ok(Device::new(queue, Arc::new(interface)))
     }
 
     /// Like [`from_fd`](Self::from_fd), for an fd the caller keeps (for example the tunnel fd
@@ -425,10 +433,7 @@ impl Device {
     /// device's control socket. Call it from the device's network namespace.
     pub fn add_queue(&self) -> Result<Device> {
         let queue = self.interface.open_queue(&self.queue)?;
-        Ok(Device {
-            queue,
-            interface: Arc::clone(&self.interface),
-        })
+        Ok(Device::new(queue, Arc::clone(&self.interface)))
     }
 
     /// Re-enables this queue after [`detach_queue`](Self::detach_queue) (`TUNSETQUEUE` with
@@ -550,6 +555,151 @@ impl Device {
 }
 }
 
+capability! { tun_fd;
+/// Blocking reads that end: with a timeout, or when another thread calls
+/// [`Interrupter::interrupt`] (every Unix platform). Built on `poll(2)` on the queue's fd and on
+/// a pipe; the plain [`recv`](Device::recv) does not change.
+///
+/// ```no_run
+/// use std::io::ErrorKind;
+/// use std::time::Duration;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let device = tun_core::Device::builder().up().build()?.remove(0);
+/// let stop = device.interrupter()?;
+/// std::thread::scope(|scope| {
+///     scope.spawn(|| {
+///         let mut buf = vec![0; 65536 + 22];
+///         loop {
+///             match device.recv_timeout(&mut buf, Duration::from_secs(1)) {
+///                 Ok(n) => println!("{n} bytes"),
+///                 Err(err) if err.kind() == ErrorKind::TimedOut => println!("idle"),
+///                 Err(err) if err.kind() == ErrorKind::Interrupted => break, // shut down
+///                 Err(err) => panic!("{err}"),
+///             }
+///         }
+///     });
+///     std::thread::sleep(Duration::from_secs(3));
+///     stop.interrupt(); // the reader returns within a moment
+/// });
+/// # Ok(()) }
+/// ```
+impl Device {
+    /// Receives one packet like [`recv`](Self::recv), waiting at most `timeout` for it.
+    ///
+    /// Fails with [`io::ErrorKind::TimedOut`] when no packet arrived in time (a zero timeout
+    /// takes a waiting packet and never blocks), and with [`io::ErrorKind::Interrupted`] once
+    /// this device's [`Interrupter`] has been triggered (before or during the wait). Signals
+    /// (`EINTR`) are retried inside, so `Interrupted` comes from the interrupter only. The
+    /// timeout is rounded up to whole milliseconds.
+    ///
+    /// Works in blocking and in non-blocking mode. In blocking mode, with several threads
+    /// reading the same queue, another thread may take the packet between the wait and the read,
+    /// and the read then blocks without limit: readers that share a queue should switch it to
+    /// [non-blocking](Self::set_nonblocking) mode, where that case waits again for the rest of
+    /// the timeout.
+    pub fn recv_timeout(&self, buf: &mut [u8], timeout: std::time::Duration) -> io::Result<usize> {
+        self.recv_waiting(buf, Some(timeout))
+    }
+
+    /// Receives one packet like [`recv`](Self::recv), waiting until one arrives or this device's
+    /// [`Interrupter`] is triggered (then [`io::ErrorKind::Interrupted`], at once if it was
+    /// triggered before). See [`recv_timeout`](Self::recv_timeout) for several readers of one
+    /// queue.
+    pub fn recv_interruptible(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_waiting(buf, None)
+    }
+
+    /// The handle that ends this device's current and later [`recv_timeout`](Self::recv_timeout)
+    /// and [`recv_interruptible`](Self::recv_interruptible) calls, from any thread. Every call
+    /// returns a handle to the same latch (a pipe, made by the first call: the only way this
+    /// fails is running out of fds). It does not affect [`recv`](Self::recv), other queues of
+    /// the device, or the async adapters (which are cancelled by dropping their futures).
+    pub fn interrupter(&self) -> Result<Interrupter> {
+        if let Some(interrupt) = self.interrupt.get() {
+            return Ok(Interrupter(Arc::clone(interrupt)));
+        }
+        let made = sys::Interrupt::new().map_err(self.fail(Operation::CreateInterrupter))?;
+        // Another thread may have won the race: then `made` is dropped and its pipe closed.
+        let interrupt = self.interrupt.get_or_init(|| Arc::new(made));
+        Ok(Interrupter(Arc::clone(interrupt)))
+    }
+
+    /// The wait loop of both: `timeout` `None` (or too large for an `Instant`) is no limit.
+    fn recv_waiting(
+        &self,
+        buf: &mut [u8],
+        timeout: Option<std::time::Duration>,
+    ) -> io::Result<usize> {
+        let deadline = timeout.and_then(|timeout| std::time::Instant::now().checked_add(timeout));
+        let interrupt = self.interrupt.get().map(|interrupt| &**interrupt);
+        loop {
+            if interrupt.is_some_and(|interrupt| interrupt.is_raised()) {
+                return Err(interrupted());
+            }
+            let remaining = deadline
+                .map(|deadline| deadline.saturating_duration_since(std::time::Instant::now()));
+            let fd = std::os::fd::AsFd::as_fd(&self.queue);
+            match sys::wait_readable(fd, interrupt, remaining)? {
+                sys::Wait::Interrupted => return Err(interrupted()),
+                sys::Wait::Readable => match self.queue.recv(buf) {
+                    // Another reader took it (non-blocking mode): wait again.
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                    result => return result,
+                },
+                sys::Wait::Elapsed => {
+                    if remaining.is_some_and(|remaining| remaining.is_zero()) {
+                        return Err(timed_out(timeout));
+                    }
+                }
+            }
+        }
+    }
+}
+}
+
+capability! { tun_fd;
+/// Ends the blocking [`Device::recv_timeout`] and [`Device::recv_interruptible`] calls of one
+/// device, from any thread: made by [`Device::interrupter`], cloned freely (`Send + Sync`).
+///
+/// A latch: once [`interrupt`](Self::interrupt) is called, every call blocked on the device
+/// returns [`io::ErrorKind::Interrupted`] at once, and so does every later one, for the life of
+/// the device (a shutdown signal, not a one-shot wake-up). Plain [`Device::recv`] is unaffected.
+#[derive(Debug, Clone)]
+pub struct Interrupter(Arc<sys::Interrupt>);
+}
+
+#[cfg(tun_fd)]
+impl Interrupter {
+    /// Ends the device's current and later interruptible reads. Never blocks or fails; calling
+    /// it again does nothing.
+    pub fn interrupt(&self) {
+        self.0.raise();
+    }
+
+    /// Whether [`interrupt`](Self::interrupt) has been called.
+    pub fn is_interrupted(&self) -> bool {
+        self.0.is_raised()
+    }
+}
+
+#[cfg(tun_fd)]
+#[cold]
+fn interrupted() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Interrupted,
+        "the device's Interrupter was triggered: interruptible reads end",
+    )
+}
+
+#[cfg(tun_fd)]
+#[cold]
+fn timed_out(timeout: Option<std::time::Duration>) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("no packet arrived within {:?}", timeout.unwrap_or_default()),
+    )
+}
+
 impl Read for Device {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv(buf)
@@ -618,10 +768,10 @@ impl Device {
 impl Device {
     /// A second `Device` on a duplicate of this queue's fd (the builder's persistence guard).
     pub(crate) fn duplicate(&self) -> io::Result<Device> {
-        Ok(Device {
-            queue: self.queue.try_clone()?,
-            interface: Arc::clone(&self.interface),
-        })
+        Ok(Device::new(
+            self.queue.try_clone()?,
+            Arc::clone(&self.interface),
+        ))
     }
 }
 

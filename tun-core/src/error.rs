@@ -234,6 +234,8 @@ pub enum Operation {
     Deregister,
     /// Starting an async runtime's reactor (the adapters).
     StartReactor,
+    /// Making the pipe behind a device's `Interrupter`.
+    CreateInterrupter,
 }
 
 impl Operation {
@@ -285,6 +287,7 @@ impl Operation {
             Register => "register with the runtime's reactor",
             Deregister => "deregister from the runtime's reactor",
             StartReactor => "start the runtime's reactor",
+            CreateInterrupter => "create the interrupter",
         }
     }
 }

@@ -144,6 +144,17 @@ fn run_time_settings_through_the_adapter() {
             device.set_up(true).unwrap();
             assert_eq!(device.mtu().unwrap(), 1300);
             assert!(device.is_up().unwrap());
+            // The getters ported programs call on the Tun itself (tokio-tun had them there).
+            assert_eq!(tun.mtu().unwrap(), 1300);
+            assert_eq!(tun.index().unwrap(), device.index().unwrap());
+            assert_eq!(
+                tun.max_packet_len().unwrap(),
+                device.max_packet_len().unwrap()
+            );
+            // Everything of tun-core is reachable through the adapter alone.
+            assert_eq!(tun_tokio::PACKET_INFO_LEN, tun_core::PACKET_INFO_LEN);
+            assert_eq!(tun_tokio::MAX_MTU, tun_core::MAX_MTU);
+            assert_eq!(tun_tokio::MAX_QUEUES, tun_core::MAX_QUEUES);
             assert_eq!(device.address().unwrap(), Some(Ipv4Addr::new(10, 21, 0, 1)));
             assert_eq!(
                 std::os::fd::AsRawFd::as_raw_fd(device),

@@ -26,6 +26,9 @@
 //!   `name`, `index`, `mtu`/`set_mtu`, `is_up`/`set_up`, `mac`/`set_mac`,
 //!   `add_ipv4`/`remove_ipv4` and `add_ipv6`/`remove_ipv6` (networks: address and prefix,
 //!   several per device), `addresses`.
+//! - Where a queue is an fd, `sys/unix/` (shared, not per platform) provides `Interrupt` (a
+//!   pipe-backed latch) and `wait_readable(fd, Option<&Interrupt>, Option<Duration>)`
+//!   (`poll(2)`), on which `Device::recv_timeout` and the `Interrupter` are built.
 //! - `error_kind(Operation, &io::Error)` and `hint(Operation, &io::Error)`: what the platform's
 //!   error codes mean, for [`Error`](crate::Error).
 //!
@@ -49,6 +52,12 @@
 /// capability! { tun_multi_queue; impl Device { ... } }
 /// ```
 macro_rules! capability {
+    // Every Unix target.
+    (tun_fd; $($item:item)*) => {$(
+        #[cfg(tun_fd)]
+        #[cfg_attr(docsrs, doc(cfg(unix)))]
+        $item
+    )*};
     (@badge $cap:ident, $platforms:meta; $($item:item)*) => {$(
         #[cfg($cap)]
         #[cfg_attr(docsrs, doc(cfg($platforms)))]
@@ -93,13 +102,17 @@ mod bsd;
 #[allow(dead_code)]
 mod freebsd;
 
+// Every Unix target, whatever its platform module: the interruptible wait works on any fd.
+#[cfg(tun_fd)]
+mod unix;
+#[cfg(tun_fd)]
+pub(crate) use self::unix::{wait_readable, Interrupt, Wait};
+
 cfg_if::cfg_if! {
     if #[cfg(tun_linux)] {
-        mod unix;
         mod linux;
         pub(crate) use self::linux::*;
     } else if #[cfg(tun_freebsd)] {
-        mod unix;
         mod bsd;
         mod freebsd;
         pub(crate) use self::freebsd::*;

@@ -1,11 +1,17 @@
 //! What every Unix platform module shares: the C error convention, a queue fd's packet I/O and
-//! non-blocking switch, and `struct ifreq` helpers. Linux and Android use it today; macOS, iOS
-//! and FreeBSD will too, so none of this is written twice.
+//! non-blocking switch, `struct ifreq` helpers, and the interruptible wait for a packet
+//! (`wait.rs`). Linux and Android use all of it today; macOS, iOS and FreeBSD will too, so none
+//! of this is written twice. It is compiled on every Unix target (`cfg(tun_fd)`), since the
+//! interruptible wait works on any fd.
+
+// Until the other Unix platforms have their modules, only Linux uses the queue helpers.
+#![cfg_attr(not(tun_linux), allow(dead_code, unused_imports))]
 
 mod fd;
 // Over `libc::ifreq`, whose layout the BSDs do not share: they have their own (`bsd/control.rs`).
 #[cfg(tun_linux)]
 mod ifreq;
+mod wait;
 
 use std::io;
 
@@ -15,6 +21,7 @@ pub(crate) use self::fd::Fd;
 pub(crate) use self::fd::MAX_IOVECS;
 #[cfg(tun_linux)]
 pub(crate) use self::ifreq::{from_c_char, ifreq_name, ifreq_with_name, to_c_char};
+pub(crate) use self::wait::{wait_readable, Interrupt, Wait};
 
 /// Turns the C convention (-1 and `errno`) into `io::Result`, once for every call site.
 pub(crate) fn cvt<T: IsMinusOne>(result: T) -> io::Result<T> {

@@ -19,7 +19,7 @@ use crate::sys;
 /// One queue of a TUN or TAP device: packet I/O, and the device's run-time settings.
 ///
 /// Made by [`Device::builder`] (one `Device` per queue) or adopted from an fd with
-/// [`Device::from_fd`]. Closing the last queue of a non-persistent device removes the device.
+/// `Device::from_fd` (Linux, Android). Closing the last queue of a non-persistent device removes the device.
 ///
 /// A `Device` is bound to the interface it created or adopted (its index), not to a name: if the
 /// interface is renamed, [`name`](Self::name) and the settings follow it; if it is deleted, every
@@ -254,7 +254,7 @@ impl Device {
 
     /// Adds an IPv4 network: the address with its prefix length (0 to 32); neither unspecified,
     /// multicast nor the broadcast address. A device may have several (the first is the primary
-    /// one that [`address`](Self::address) reports on Linux).
+    /// one that `address()` reports on Linux).
     pub fn add_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> Result<()> {
         check::ipv4_address(address, prefix_len).map_err(self.invalid(Operation::AddIpv4))?;
         self.interface

@@ -26,7 +26,7 @@
 //!   build closes what it opened and removes the device it made). Generic over what it builds
 //!   ([`FromDevice`]), so the async adapters share it.
 //! - [`Device`]: one queue. Packet I/O on `&self` (blocking, non-blocking, with a timeout or
-//!   [interruptible](Interrupter)), the run-time getters and setters, `AsFd`/`AsRawFd`/
+//!   interruptible: `Interrupter`, Unix), the run-time getters and setters, `AsFd`/`AsRawFd`/
 //!   `IntoRawFd`, `Read`/`Write` with packet semantics, `mio::event::Source` (feature `mio`).
 //! - [`Error`], [`ErrorKind`], [`Operation`]: what failed, on which device, the OS error, and a
 //!   hint; packet I/O returns [`std::io::Error`].
@@ -187,7 +187,7 @@
 //! Packet I/O returns [`std::io::Error`]: [`WouldBlock`](std::io::ErrorKind::WouldBlock) in
 //! non-blocking mode, [`NotFound`](std::io::ErrorKind::NotFound) once the device is deleted,
 //! [`TimedOut`](std::io::ErrorKind::TimedOut) and
-//! [`Interrupted`](std::io::ErrorKind::Interrupted) from [`Device::recv_timeout`].
+//! [`Interrupted`](std::io::ErrorKind::Interrupted) from `Device::recv_timeout` (Unix).
 //!
 //! ### A non-blocking sync loop
 //! ```no_run
@@ -218,9 +218,9 @@
 //! ```
 //!
 //! ## Privileges
-//! Creating a device needs `CAP_NET_ADMIN` (root, or `setcap cap_net_admin+ep`), except
-//! attaching to a persistent device whose [owner](Builder::owner) or [group](Builder::group) is
-//! the caller's.
+//! On Linux, creating a device needs `CAP_NET_ADMIN` (root, or `setcap cap_net_admin+ep`),
+//! except attaching to a persistent device whose owner or group (`Builder::owner`,
+//! `Builder::group`) is the caller's. On FreeBSD, creating an interface needs root.
 
 // Library code never panics on input or kernel answers (tests may).
 #![cfg_attr(

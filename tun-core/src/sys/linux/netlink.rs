@@ -139,8 +139,14 @@ impl Netlink {
         (&self.socket).write_all(&request)?;
 
         let mut answers = Vec::new();
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
+            // Each datagram is received into a buffer of its own size (asked for with
+            // MSG_PEEK | MSG_TRUNC): answers are small (an ack, one link: ~2 KiB), and a fixed
+            // 64 KiB buffer per query only churns the allocator.
+            let len = self
+                .socket
+                .recv_with_flags(&mut [], libc::MSG_PEEK | libc::MSG_TRUNC)?;
+            let mut buf = vec![0u8; len];
             let n = (&self.socket).read(&mut buf)?;
             let datagram = buf.get(..n).ok_or_else(|| invalid("datagram size"))?;
             let finished = parse_datagram(datagram, seq, &mut answers)?;

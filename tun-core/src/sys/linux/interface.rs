@@ -109,8 +109,13 @@ impl Interface {
         Ok(name)
     }
 
+    /// Whether `name` is this interface's name now (the check after every by-name request).
+    pub(crate) fn is_named(&self, name: &str) -> bool {
+        self.index_of(name).ok() == Some(self.index)
+    }
+
     /// The index of the interface now called `name`.
-    pub(crate) fn index_of(&self, name: &str) -> io::Result<u32> {
+    fn index_of(&self, name: &str) -> io::Result<u32> {
         let mut ifr = ifreq_with_name(name)?;
         // SAFETY: SIOCGIFINDEX writes `ifru_ifindex` of a `struct ifreq`, which `ifr` is.
         unsafe { self.ioctl(libc::SIOCGIFINDEX, &mut ifr)? };
@@ -155,7 +160,7 @@ impl Interface {
             fill(&mut ifr);
             // SAFETY: the caller guarantees `request` takes a `struct ifreq`.
             let result = unsafe { self.ioctl(request, &mut ifr) };
-            if self.index_of(&name).ok() == Some(self.index) {
+            if self.is_named(&name) {
                 return result.map(|()| ifr);
             }
         }
@@ -360,6 +365,17 @@ impl Interface {
 
     pub(crate) fn tun_info(&self) -> io::Result<TunInfo> {
         self.netlink()?.tun_info(self.index)
+    }
+
+    /// Whether the device carries packet information (`IFLA_TUN_PI`; `TUNGETIFF` cannot tell: it
+    /// reports `IFF_NOFILTER` in the bit that `IFF_NO_PI` uses), or `None` where this process
+    /// may not ask (Android apps are refused rtnetlink).
+    pub(crate) fn packet_info(&self) -> io::Result<Option<bool>> {
+        match self.tun_info() {
+            Ok(info) => Ok(Some(info.packet_info)),
+            Err(err) if matches!(err.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// Adds an IPv4 network (`RTM_NEWADDR`, addressed by index).

@@ -72,14 +72,12 @@ pub(crate) fn adopt(fd: OwnedFd) -> Result<(Queue, Interface)> {
     };
     let interface =
         Interface::new(name).map_err(|err| Error::new(Operation::OpenControlSocket, "", err))?;
-    // TUNGETIFF cannot tell: it reports IFF_NOFILTER in the bit that IFF_NO_PI uses, so ask the
-    // tun driver over rtnetlink. Where rtnetlink is refused (Android apps, API 30+), the fd is a
-    // VpnService one, which never carries packet information.
-    let packet_info = match interface.tun_info() {
-        Ok(info) => info.packet_info,
-        Err(err) if matches!(err.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => false,
-        Err(err) => return Err(Error::new(Operation::AdoptFd, interface.name(), err)),
-    };
+    // Where rtnetlink is refused (Android apps, API 30+), the fd is a VpnService one, which
+    // never carries packet information.
+    let packet_info = interface
+        .packet_info()
+        .map_err(|err| Error::new(Operation::AdoptFd, interface.name(), err))?
+        .unwrap_or(false);
     Ok((Queue::adopt(fd, layer, packet_info), interface))
 }
 
@@ -102,8 +100,7 @@ impl Interface {
             .map_err(|err| fail(Operation::AddQueue, err))?;
         let (queue, attached) =
             Queue::open(&name, options).map_err(|(operation, err)| fail(operation, err))?;
-        let ours = self.index().map_err(|err| fail(Operation::AddQueue, err))?;
-        if self.index_of(&attached).ok() != Some(ours) {
+        if !self.is_named(&attached) {
             return Err(fail(
                 Operation::AddQueue,
                 io::Error::from_raw_os_error(libc::ENODEV),
@@ -114,17 +111,15 @@ impl Interface {
 
     /// Fails with [`ErrorKind::Incompatible`](crate::ErrorKind::Incompatible) unless the device
     /// carries packet information exactly when `requested`. A queue that attaches to a
-    /// multi-queue device with other queues gets the device's mode whatever it asked for, and
-    /// `TUNGETIFF` cannot tell (it reports `IFF_NOFILTER` in `IFF_NO_PI`'s bit), so the mode is
-    /// read back from the tun driver over rtnetlink.
+    /// multi-queue device with other queues gets the device's mode whatever it asked for, so
+    /// the mode is read back from the tun driver.
     fn check_packet_info(&self, requested: bool) -> Result<()> {
-        let actual = match self.tun_info() {
-            Ok(info) => info.packet_info,
-            // No rtnetlink for this process (Android apps): nothing to compare with.
-            Err(err) if matches!(err.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
-                return Ok(())
-            }
-            Err(err) => return Err(Error::new(Operation::Attach, self.name(), err)),
+        let actual = self
+            .packet_info()
+            .map_err(|err| Error::new(Operation::Attach, self.name(), err))?;
+        // `None`: no rtnetlink for this process (Android apps), nothing to compare with.
+        let Some(actual) = actual else {
+            return Ok(());
         };
         if actual == requested {
             return Ok(());

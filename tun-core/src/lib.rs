@@ -239,6 +239,8 @@ mod config;
 mod device;
 mod error;
 mod net;
+// Linux TUN offload's pure part (virtio header, checksums, split, merge planning).
+mod offload;
 
 // The fuzz targets' way in (`fuzz/`): only `cargo fuzz` builds it (`--cfg fuzzing`); not API.
 #[cfg(fuzzing)]

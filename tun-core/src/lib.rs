@@ -233,6 +233,7 @@
 #[macro_use]
 mod sys;
 
+mod batch;
 mod builder;
 mod check;
 mod config;
@@ -247,6 +248,7 @@ mod offload;
 #[doc(hidden)]
 pub mod fuzz_entry;
 
+pub use crate::batch::{PacketBatch, PushError, DEFAULT_BATCH_PACKETS, MAX_BATCH_PACKET_LEN};
 pub use crate::builder::{Builder, FromDevice};
 pub use crate::check::{MAX_MTU, MIN_IPV6_MTU, MIN_MTU};
 pub use crate::config::Layer;
@@ -262,6 +264,10 @@ capability! { tun_linux;
     /// The longest interface name the platform accepts, in bytes (Linux: `IFNAMSIZ` less the
     /// NUL).
     pub const MAX_NAME_LEN: usize = sys::MAX_NAME_LEN;
+}
+
+capability! { tun_offload;
+    pub use crate::device::Offload;
 }
 
 capability! { tun_multi_queue;

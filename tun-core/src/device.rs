@@ -734,6 +734,11 @@ impl Device {
             if interrupt.is_some_and(|interrupt| interrupt.is_raised()) {
                 return Err(interrupted());
             }
+            // Segments of a super-packet already read wait in the queue, not in the fd.
+            #[cfg(tun_offload)]
+            if self.queue.has_pending() {
+                return self.queue.recv(buf);
+            }
             let remaining = deadline
                 .map(|deadline| deadline.saturating_duration_since(std::time::Instant::now()));
             let fd = std::os::fd::AsFd::as_fd(&self.queue);

@@ -683,3 +683,30 @@ fn a_plain_device_fills_a_batch_and_sends_it() {
         }
     });
 }
+
+#[test]
+fn recv_timeout_hands_out_pending_segments_without_waiting_for_the_fd() {
+    in_netns(|| {
+        let device = Device::builder()
+            .name("oft")
+            .offload(true)
+            .ipv4(Ipv4Addr::new(10, 67, 0, 1), 24)
+            .up()
+            .build()
+            .unwrap()
+            .remove(0);
+        send_udp_super_packet();
+        let mut buf = vec![0; 2048];
+        let mut segments = 0;
+        while segments < UDP_SEGMENTS_PER_SEND {
+            // After the first segment, the rest wait in the queue and the fd is not readable.
+            let n = device
+                .recv_timeout(&mut buf, Duration::from_secs(2))
+                .unwrap_or_else(|err| panic!("segment {segments}: {err}"));
+            if is_udp_to_port_9(&buf[..n]) {
+                assert!(checksums_verify(&buf[..n]));
+                segments += 1;
+            }
+        }
+    });
+}

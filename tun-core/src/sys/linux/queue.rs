@@ -257,6 +257,11 @@ impl Queue {
         .map_err(|err| self.packet_error(err))
     }
 
+    /// Whether a receive has a packet without reading (pending segments of a super-packet).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.vnet.as_ref().is_some_and(|vnet| vnet.has_pending())
+    }
+
     /// The offloads the kernel granted, on an offload queue.
     pub(crate) fn offload(&self) -> Option<Granted> {
         self.vnet.as_ref().map(|vnet| vnet.granted())

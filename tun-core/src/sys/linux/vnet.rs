@@ -168,6 +168,12 @@ impl Vnet {
 
     // --- receive -------------------------------------------------------------------------------
 
+    /// Whether segments of a super-packet wait to be handed out (then a receive needs no read,
+    /// and the fd need not be readable).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.rx().pending.is_some()
+    }
+
     /// One packet into `buf`: the next pending segment, or a new read.
     pub(crate) fn recv(&self, fd: &Fd, buf: &mut [u8]) -> io::Result<usize> {
         let mut rx = self.rx();

@@ -710,3 +710,22 @@ fn recv_timeout_hands_out_pending_segments_without_waiting_for_the_fd() {
         }
     });
 }
+
+#[test]
+fn an_adopted_offload_fd_stays_an_offload_queue() {
+    in_netns(|| {
+        let device = Device::builder()
+            .name("ofd")
+            .offload(true)
+            .build()
+            .unwrap()
+            .remove(0);
+        let fd = std::os::fd::OwnedFd::from(device);
+        let adopted = Device::from_fd(fd).unwrap();
+        assert_eq!(adopted.name(), "ofd");
+        assert!(adopted.offload().is_some_and(|offload| offload.tcp));
+        let plain = Device::builder().name("ofe").build().unwrap().remove(0);
+        let adopted = Device::from_fd(std::os::fd::OwnedFd::from(plain)).unwrap();
+        assert_eq!(adopted.offload(), None);
+    });
+}

@@ -236,6 +236,8 @@ pub enum Operation {
     StartReactor,
     /// Making the pipe behind a device's `Interrupter`.
     CreateInterrupter,
+    /// Reading how many frames a simulated TAP device dropped (macOS).
+    CountDroppedFrames,
 }
 
 impl Operation {
@@ -288,6 +290,7 @@ impl Operation {
             Deregister => "deregister from the runtime's reactor",
             StartReactor => "start the runtime's reactor",
             CreateInterrupter => "create the interrupter",
+            CountDroppedFrames => "count dropped frames",
         }
     }
 }

@@ -240,6 +240,14 @@ mod device;
 mod error;
 mod net;
 
+/// The simulated TAP device of macOS, which is platform-neutral code: its Linux test
+/// (`tests/apple_tap_sim.rs`) layers it over a real Linux TUN device through this path. Not
+/// API: no stability promise.
+#[doc(hidden)]
+pub mod __ethernet_sim {
+    pub use crate::sys::ethernet_sim::*;
+}
+
 // The fuzz targets' way in (`fuzz/`): only `cargo fuzz` builds it (`--cfg fuzzing`); not API.
 #[cfg(fuzzing)]
 #[doc(hidden)]

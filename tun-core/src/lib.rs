@@ -32,9 +32,9 @@
 //!   hint; packet I/O returns [`std::io::Error`].
 //! - [`Layer`], [`InterfaceAddress`] and the limits ([`MIN_MTU`], [`MAX_MTU`], ...).
 //!
-//! All system calls and all `unsafe` are in a private platform layer: Linux (and Android) and
-//! FreeBSD, on a Unix layer the other Unix platforms will share; every other target compiles and
-//! reports [`ErrorKind::Unsupported`]. Items that exist only on some platforms say which in their
+//! All system calls and all `unsafe` are in a private platform layer: Linux (and Android),
+//! FreeBSD, and macOS and iOS (utun, with a simulated TAP device on macOS), on Unix and BSD
+//! layers they share; every other target compiles and reports [`ErrorKind::Unsupported`]. Items that exist only on some platforms say which in their
 //! docs (and carry a badge on docs.rs).
 //!
 //! ## Common tasks
@@ -220,7 +220,9 @@
 //! ## Privileges
 //! On Linux, creating a device needs `CAP_NET_ADMIN` (root, or `setcap cap_net_admin+ep`),
 //! except attaching to a persistent device whose owner or group (`Builder::owner`,
-//! `Builder::group`) is the caller's. On FreeBSD, creating an interface needs root.
+//! `Builder::group`) is the caller's. On FreeBSD and macOS, creating an interface needs root.
+//! On iOS only the system creates one: a packet tunnel provider adopts it
+//! (`Device::from_system_tunnel`), and its settings belong to `NEPacketTunnelNetworkSettings`.
 
 // Library code never panics on input or kernel answers (tests may).
 #![cfg_attr(
@@ -277,7 +279,7 @@ capability! { tun_multi_queue;
 
 capability! { tun_packet_info;
     /// The length of the packet information header ([`Builder::packet_info`]): 4 on Linux
-    /// (flags and EtherType) and on FreeBSD (the address family).
+    /// (flags and EtherType), and on FreeBSD, macOS and iOS (the address family).
     pub const PACKET_INFO_LEN: usize = sys::PACKET_INFO_LEN;
 }
 

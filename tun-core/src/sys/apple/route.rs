@@ -83,8 +83,10 @@ fn sockaddr_bytes(address: IpAddr) -> Vec<u8> {
     }
 }
 
-/// The bytes of the `sockaddr_dl` naming interface `index`: no name, no address, which the
-/// kernel resolves by index (`ifa_ifwithaddr` on `AF_LINK`).
+/// The bytes of the `sockaddr_dl` naming interface `index`: no name, no address. xnu resolves
+/// it by index: `ifa_ifwithroute_common_locked` (`bsd/net/route.c`) falls back to
+/// `ifa_ifwithnet`, which looks `AF_LINK` addresses up "directly by their index number"
+/// (`bsd/net/if.c`), then takes the interface's address of the destination's family.
 fn link_bytes(index: u16) -> Vec<u8> {
     let mut bytes = vec![0; size_of::<SockaddrDl>()];
     put(&mut bytes, 0, &[size_of::<SockaddrDl>() as u8, AF_LINK]);

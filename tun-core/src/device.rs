@@ -679,6 +679,12 @@ impl Device {
             if interrupt.is_some_and(|interrupt| interrupt.is_raised()) {
                 return Err(interrupted());
             }
+            // A simulated TAP device's answer (ARP, neighbour discovery) waits in userspace,
+            // where the fd's readiness does not show it.
+            #[cfg(tun_apple)]
+            if self.queue.has_pending_frame() {
+                return self.queue.recv(buf);
+            }
             let remaining = deadline
                 .map(|deadline| deadline.saturating_duration_since(std::time::Instant::now()));
             let fd = std::os::fd::AsFd::as_fd(&self.queue);

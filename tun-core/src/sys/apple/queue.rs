@@ -73,6 +73,15 @@ impl Queue {
         }
     }
 
+    /// Whether a frame made in userspace (a simulated TAP device's answer) waits for `recv`,
+    /// which the fd's readiness does not show.
+    pub(crate) fn has_pending_frame(&self) -> bool {
+        match &self.framing {
+            Framing::Ethernet(sim) => sim.has_reply(),
+            Framing::AddressFamily | Framing::Raw => false,
+        }
+    }
+
     #[inline]
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         match &self.framing {

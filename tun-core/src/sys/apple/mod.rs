@@ -134,7 +134,7 @@ mod platform {
     /// kernel, its framing is the address-family header (stripped and added here).
     pub(crate) fn adopt(fd: OwnedFd) -> Result<(Queue, Interface)> {
         let fail = |err| Error::new(Operation::AdoptFd, "", err);
-        let peer = peer_control(fd.as_fd()).map_err(fail)?;
+        let peer = peer_control(fd.as_raw_fd()).map_err(fail)?;
         let id = utun_control_id(fd.as_fd()).map_err(fail)?;
         if peer.family != AF_SYSTEM || peer.sysaddr != AF_SYS_CONTROL || peer.id != id {
             return Err(fail(io::Error::new(
@@ -153,14 +153,16 @@ mod platform {
     pub(crate) fn find_tunnel_fd() -> Option<RawFd> {
         let mut id = None;
         for raw in 0..=MAX_SCANNED_FD {
-            // SAFETY: `getpeername` on a number that is not an open socket fails (EBADF,
-            // ENOTSOCK) without effect; on one that is, the borrow ends within this iteration,
-            // and nothing here closes it.
-            let fd = unsafe { BorrowedFd::borrow_raw(raw) };
-            let Ok(peer) = peer_control(fd) else { continue };
+            // Any number: one that is not an open socket fails (EBADF, ENOTSOCK) harmlessly.
+            let Ok(peer) = peer_control(raw) else {
+                continue;
+            };
             if peer.family != AF_SYSTEM || peer.sysaddr != AF_SYS_CONTROL {
                 continue;
             }
+            // SAFETY: `getpeername` just succeeded on `raw`, so it is an open socket, and the
+            // borrow ends within this iteration; nothing here closes it.
+            let fd = unsafe { BorrowedFd::borrow_raw(raw) };
             // The control's id, asked once, on the first kernel control socket found.
             let utun_id = match id {
                 Some(id) => id,
@@ -240,20 +242,15 @@ mod platform {
         Ok(())
     }
 
-    /// The peer address of a socket, as a `sockaddr_ctl` (fields of another family are read as
-    /// bytes; the caller checks the family).
-    fn peer_control(socket: BorrowedFd<'_>) -> io::Result<SockaddrCtl> {
+    /// The peer address of the socket `fd` (any number: one that is not an open socket is an
+    /// error), as a `sockaddr_ctl` (another family's bytes are read as they come; the caller
+    /// checks the family).
+    fn peer_control(fd: RawFd) -> io::Result<SockaddrCtl> {
         let mut address = SockaddrCtl::default();
         let mut len = size_of::<SockaddrCtl>() as libc::socklen_t;
-        // SAFETY: `getpeername` writes at most `len` bytes into `address` (all of whose bit
-        // patterns are valid) and the length it wrote into `len`.
-        cvt(unsafe {
-            libc::getpeername(
-                socket.as_raw_fd(),
-                (&mut address as *mut SockaddrCtl).cast(),
-                &mut len,
-            )
-        })?;
+        // SAFETY: `getpeername` only reads the number `fd`, writes at most `len` bytes into
+        // `address` (all of whose bit patterns are valid) and the length into `len`.
+        cvt(unsafe { libc::getpeername(fd, (&mut address as *mut SockaddrCtl).cast(), &mut len) })?;
         Ok(address)
     }
 

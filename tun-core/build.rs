@@ -13,9 +13,12 @@ fn main() {
     let linux = os == "linux" || os == "android";
     let unix = family.split(',').any(|f| f == "unix");
     let freebsd = os == "freebsd";
+    let macos = os == "macos";
+    let ios = os == "ios";
+    let apple = macos || ios;
     // The BSD layer (address ioctls, flags, MTU, getifaddrs, the address-family header) is
-    // shared by FreeBSD and, later, macOS.
-    let bsd = freebsd;
+    // shared by FreeBSD, macOS and iOS.
+    let bsd = freebsd || apple;
 
     let capabilities: &[(&str, bool, &str)] = &[
         (
@@ -27,6 +30,17 @@ fn main() {
             "tun_freebsd",
             freebsd,
             "FreeBSD's if_tuntap driver (SIOCIFCREATE2, /dev/tunN and /dev/tapN)",
+        ),
+        (
+            "tun_apple",
+            apple,
+            "Darwin's utun (kernel control sockets): macOS creates devices, iOS adopts the \
+             tunnel fd its Network Extension is given",
+        ),
+        (
+            "tun_ios",
+            ios,
+            "iOS: no device creation, settings belong to NEPacketTunnelNetworkSettings",
         ),
         (
             "tun_bsd",
@@ -55,9 +69,9 @@ fn main() {
         ),
         (
             "tun_packet_info",
-            linux || freebsd,
+            linux || freebsd || apple,
             "a 4-byte header in front of every packet, on request (Linux: flags and EtherType; \
-             FreeBSD: the address family of a TUN packet)",
+             FreeBSD, macOS and iOS: the address family of a TUN packet)",
         ),
         ("tun_txqueuelen", linux, "the transmit queue length setting"),
         (
@@ -65,7 +79,11 @@ fn main() {
             linux,
             "segmentation and checksum offload: super-packets split on receive, coalesced on send",
         ),
-        ("tun_from_fd", linux, "adopting a queue fd opened elsewhere"),
+        (
+            "tun_from_fd",
+            linux || apple,
+            "adopting a queue fd opened elsewhere (Android's VpnService, iOS's packet tunnel)",
+        ),
         (
             "tun_destination_broadcast",
             linux,

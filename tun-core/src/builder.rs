@@ -140,6 +140,10 @@ impl<T: FromDevice> Builder<T> {
     /// as one, so `"advà0"` is refused), not `.` or `..`, and no `%` other than one `%d`. On
     /// FreeBSD: at most 15 bytes of printable ASCII without spaces or `/`, the same `%d` rule;
     /// a name other than the driver's own (`tun3`, `tap0`) is given by renaming the interface.
+    /// macOS: the kernel names every device `utunN` and none can be renamed, so the name is
+    /// empty (the first free one) or `utun` and a number (`"utun7"`); anything else, `%d`
+    /// patterns included, is refused before any system call. An existing utun cannot be
+    /// attached to: it belongs to the socket that made it.
     pub fn name(mut self, name: &str) -> Self {
         name.clone_into(&mut self.config.name);
         self
@@ -152,6 +156,16 @@ impl<T: FromDevice> Builder<T> {
     }
 
     /// Makes a TAP device (Ethernet frames) instead of a TUN device.
+    ///
+    /// macOS has no TAP driver: a TAP device there is simulated over a utun. `recv` returns a
+    /// frame from a fixed peer MAC (`02:75:74:75:6e:01`) to the device's MAC
+    /// ([`Device::mac`], settable, the user's side of the link), with the EtherType of the IP
+    /// version; `send` takes a frame to the peer (or to the device's MAC), strips it and passes
+    /// the IP packet on. ARP requests and IPv6 neighbour solicitations for any address but the
+    /// asker's own are answered with the peer's MAC (the answer is returned by the next
+    /// `recv`: a reader already blocked in the kernel gets it after the next packet). Unlike a
+    /// real TAP device: no broadcast domain, only IPv4 and IPv6 reach the kernel, and other
+    /// frames (VLAN-tagged ones too) are dropped and counted (`Device::dropped_frames`).
     pub fn tap(self) -> Self {
         self.layer(Layer::Tap)
     }
@@ -239,7 +253,7 @@ impl<T: FromDevice> Builder<T> {
 }
 
 capability! { tun_packet_info;
-/// The packet information header. Linux, Android and FreeBSD.
+/// The packet information header. Linux, Android, FreeBSD, macOS and iOS.
 impl<T: FromDevice> Builder<T> {
     /// Keeps the 4-byte packet information header in front of every packet read and written,
     /// instead of the default plain packets.
@@ -250,6 +264,9 @@ impl<T: FromDevice> Builder<T> {
     ///   option the crate adds and strips that header itself.
     /// - FreeBSD, TAP: the driver has no header, so [`build`](Self::build) fails with
     ///   [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before any system call.
+    /// - macOS and iOS, TUN: utun's header, the address family as a big-endian `u32`
+    ///   (`AF_INET` 2, `AF_INET6` 30): as on FreeBSD, the same length as Linux's, other bytes,
+    ///   and sent packets must carry it. TAP (simulated on macOS): refused as on FreeBSD.
     pub fn packet_info(mut self) -> Self {
         self.config.packet_info = true;
         self

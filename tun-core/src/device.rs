@@ -20,7 +20,7 @@ use crate::sys;
 /// One queue of a TUN or TAP device: packet I/O, and the device's run-time settings.
 ///
 /// Made by [`Device::builder`] (one `Device` per queue) or adopted from an fd with
-/// `Device::from_fd` (Linux, Android). Closing the last queue of a non-persistent device removes the device.
+/// `Device::from_fd` (Linux, Android, macOS, iOS). Closing the last queue of a non-persistent device removes the device.
 ///
 /// A `Device` is bound to the interface it created or adopted (its index), not to a name: if the
 /// interface is renamed, [`name`](Self::name) and the settings follow it; if it is deleted, every
@@ -431,7 +431,7 @@ impl Device {
 }
 
 capability! { tun_from_fd;
-/// Adopting queues opened elsewhere (Linux and Android).
+/// Adopting queues opened elsewhere (Linux, Android, macOS and iOS).
 impl Device {
     /// Adopts an open, attached TUN/TAP queue, for example one handed over by Android's
     /// `VpnService` or by another process. The fd is owned from here on (closed on drop); the name,
@@ -439,6 +439,14 @@ impl Device {
     ///
     /// The interface settings go through a control socket made now, in the calling thread's
     /// network namespace: call this from the namespace the device lives in.
+    ///
+    /// macOS and iOS: the fd must be a utun socket (connected to the utun control); the device
+    /// is TUN, with the address-family header handled here as for a built one. On iOS the
+    /// system configures the interface: the setters fail with
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), pointing to
+    /// `NEPacketTunnelNetworkSettings`. Closing a utun's last fd destroys it, so adopt the
+    /// system's tunnel with `Device::from_system_tunnel` or
+    /// [`from_borrowed_fd`](Self::from_borrowed_fd), never by taking it.
     pub fn from_fd(fd: std::os::fd::OwnedFd) -> Result<Device> {
         let (queue, interface) = sys::adopt(fd)?;
         Ok(Device::new(queue, Arc::new(interface)))
@@ -462,6 +470,41 @@ impl Device {
         // SAFETY: the caller promises that `fd` is open and owned by nobody else.
         let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
         Device::from_fd(fd)
+    }
+}
+}
+
+capability! { tun_apple;
+/// The packet tunnel of iOS (and macOS) Network Extensions, and the simulated TAP device.
+impl Device {
+    /// The fd of the utun the system gave this process, if it has one: in an iOS (or macOS)
+    /// packet tunnel provider, once `setTunnelNetworkSettings` has completed. Found as
+    /// wireguard-apple finds it, among fds 0 to 1024: the socket whose peer is the utun
+    /// control (the `packetFlow` key path that older code reads stopped working in iOS 15).
+    /// The system owns the fd: do not close it.
+    pub fn find_tunnel_fd() -> Option<std::os::fd::RawFd> {
+        sys::find_tunnel_fd()
+    }
+
+    /// Adopts the system's utun ([`find_tunnel_fd`](Self::find_tunnel_fd)) without taking it:
+    /// the device works on a duplicate, and the system's fd stays open. The framing is the
+    /// crate's (plain IP packets, the address-family header added and stripped here); on iOS
+    /// the interface settings belong to `NEPacketTunnelNetworkSettings`, and the setters fail
+    /// with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported). Switching the device to
+    /// non-blocking mode switches the system's fd too (they share the open socket).
+    pub fn from_system_tunnel() -> Result<Device> {
+        let (queue, interface) = sys::adopt_system_tunnel()?;
+        Ok(Device::new(queue, Arc::new(interface)))
+    }
+
+    /// For a TAP device (simulated over utun on macOS): the frames [`send`](Self::send) took
+    /// but did not pass to the kernel, since the last build: not IPv4 or IPv6, addressed to
+    /// another station, or ARP and neighbour discovery messages that get no answer.
+    pub fn dropped_frames(&self) -> Result<u64> {
+        self.require_tap(Operation::CountDroppedFrames)?;
+        self.interface
+            .dropped_frames()
+            .map_err(self.fail(Operation::CountDroppedFrames))
     }
 }
 }
@@ -734,8 +777,10 @@ impl Device {
             if interrupt.is_some_and(|interrupt| interrupt.is_raised()) {
                 return Err(interrupted());
             }
-            // Segments of a super-packet already read wait in the queue, not in the fd.
-            #[cfg(tun_offload)]
+            // A packet may wait in userspace, where the fd's readiness does not show it: the
+            // segments of an offload super-packet already read (Linux), or a simulated TAP
+            // device's answer to ARP or neighbour discovery (macOS).
+            #[cfg(any(tun_offload, tun_apple))]
             if self.queue.has_pending() {
                 return self.queue.recv(buf);
             }

@@ -238,6 +238,8 @@ pub enum Operation {
     CreateInterrupter,
     /// Turning segmentation and checksum offload on (or, for a device that had it, off).
     SetOffload,
+    /// Reading how many frames a simulated TAP device dropped (macOS).
+    CountDroppedFrames,
 }
 
 impl Operation {
@@ -291,6 +293,7 @@ impl Operation {
             Deregister => "deregister from the runtime's reactor",
             StartReactor => "start the runtime's reactor",
             CreateInterrupter => "create the interrupter",
+            CountDroppedFrames => "count dropped frames",
         }
     }
 }

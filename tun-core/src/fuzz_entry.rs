@@ -110,3 +110,29 @@ fn walk_attributes(bytes: &[u8], depth: u32) {
         }
     }
 }
+
+/// A frame a user sends to a simulated TAP device (macOS's, platform-neutral code), through
+/// the whole outbound path: the IP packet in it must be the frame after its header, and an
+/// answer a whole ARP reply or neighbour advertisement, waiting for the next receive.
+pub fn ethernet_frame(bytes: &[u8]) {
+    use crate::sys::ethernet_sim::{EthernetSim, Outbound, ETHERNET_HEADER_LEN, MAX_REPLY_LEN};
+
+    let sim = EthernetSim::default();
+    match sim.outbound(bytes) {
+        Outbound::Ip { version, packet } => {
+            assert!(version == 4 || version == 6, "IP version {version}");
+            assert_eq!(Some(packet), bytes.get(ETHERNET_HEADER_LEN..));
+            assert_eq!(packet.first().map(|byte| byte >> 4), Some(version));
+        }
+        Outbound::Answered => {
+            let mut buf = [0u8; MAX_REPLY_LEN];
+            let len = sim.take_reply(&mut buf);
+            assert!(matches!(len, Some(42 | 86)), "an answer of {len:?} bytes");
+            assert!(!sim.has_reply(), "two answers to one frame");
+        }
+        Outbound::Dropped(_) => {
+            assert!(!sim.has_reply(), "an answer to a dropped frame");
+            assert_eq!(sim.dropped(), 1);
+        }
+    }
+}

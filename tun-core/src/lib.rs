@@ -35,9 +35,9 @@
 //!   hint; packet I/O returns [`std::io::Error`].
 //! - [`Layer`], [`InterfaceAddress`] and the limits ([`MIN_MTU`], [`MAX_MTU`], ...).
 //!
-//! All system calls and all `unsafe` are in a private platform layer: Linux (and Android) and
-//! FreeBSD, on a Unix layer the other Unix platforms will share; every other target compiles and
-//! reports [`ErrorKind::Unsupported`]. Items that exist only on some platforms say which in their
+//! All system calls and all `unsafe` are in a private platform layer: Linux (and Android),
+//! FreeBSD, and macOS and iOS (utun, with a simulated TAP device on macOS), on Unix and BSD
+//! layers they share; every other target compiles and reports [`ErrorKind::Unsupported`]. Items that exist only on some platforms say which in their
 //! docs (and carry a badge on docs.rs).
 //!
 //! ## Common tasks
@@ -242,7 +242,9 @@
 //! ## Privileges
 //! On Linux, creating a device needs `CAP_NET_ADMIN` (root, or `setcap cap_net_admin+ep`),
 //! except attaching to a persistent device whose owner or group (`Builder::owner`,
-//! `Builder::group`) is the caller's. On FreeBSD, creating an interface needs root.
+//! `Builder::group`) is the caller's. On FreeBSD and macOS, creating an interface needs root.
+//! On iOS only the system creates one: a packet tunnel provider adopts it
+//! (`Device::from_system_tunnel`), and its settings belong to `NEPacketTunnelNetworkSettings`.
 
 // Library code never panics on input or kernel answers (tests may).
 #![cfg_attr(
@@ -264,6 +266,14 @@ mod error;
 mod net;
 // Linux TUN offload's pure part (virtio header, checksums, split, merge planning).
 mod offload;
+
+/// The simulated TAP device of macOS, which is platform-neutral code: its Linux test
+/// (`tests/apple_tap_sim.rs`) layers it over a real Linux TUN device through this path. Not
+/// API: no stability promise.
+#[doc(hidden)]
+pub mod __ethernet_sim {
+    pub use crate::sys::ethernet_sim::*;
+}
 
 // The fuzz targets' way in (`fuzz/`): only `cargo fuzz` builds it (`--cfg fuzzing`); not API.
 #[cfg(fuzzing)]
@@ -299,7 +309,7 @@ capability! { tun_multi_queue;
 
 capability! { tun_packet_info;
     /// The length of the packet information header ([`Builder::packet_info`]): 4 on Linux
-    /// (flags and EtherType) and on FreeBSD (the address family).
+    /// (flags and EtherType), and on FreeBSD, macOS and iOS (the address family).
     pub const PACKET_INFO_LEN: usize = sys::PACKET_INFO_LEN;
 }
 

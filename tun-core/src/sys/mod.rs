@@ -37,7 +37,8 @@
 //! `Queue::set_attached`, persistence, owner and group, `txqueuelen`, `TunInfo`, the primary
 //! IPv4 address's fields (`ipv4`/`set_ipv4` with [`Ipv4Field`]), and the constants
 //! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`; on FreeBSD persistence
-//! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`.
+//! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`; on macOS and iOS `adopt`,
+//! `PACKET_INFO_LEN` and `find_tunnel_fd` (the fd iOS hands a packet tunnel).
 //!
 //! Every other target compiles against `unsupported`, whose `create` reports
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so
@@ -63,13 +64,22 @@ macro_rules! capability {
         #[cfg_attr(docsrs, doc(cfg($platforms)))]
         $item
     )*};
+    (tun_apple; $($item:item)*) => {
+        capability! { @badge tun_apple, any(target_os = "macos", target_os = "ios"); $($item)* }
+    };
+    (tun_from_fd; $($item:item)*) => {
+        capability! { @badge tun_from_fd,
+            any(target_os = "linux", target_os = "android", target_os = "macos",
+                target_os = "ios"); $($item)* }
+    };
     (tun_persist; $($item:item)*) => {
         capability! { @badge tun_persist,
             any(target_os = "linux", target_os = "android", target_os = "freebsd"); $($item)* }
     };
     (tun_packet_info; $($item:item)*) => {
         capability! { @badge tun_packet_info,
-            any(target_os = "linux", target_os = "android", target_os = "freebsd"); $($item)* }
+            any(target_os = "linux", target_os = "android", target_os = "freebsd",
+                target_os = "macos", target_os = "ios"); $($item)* }
     };
     ($cap:ident; $($item:item)*) => {
         capability! { @badge $cap, any(target_os = "linux", target_os = "android"); $($item)* }
@@ -101,6 +111,16 @@ mod bsd;
 #[cfg(all(test, not(tun_freebsd)))]
 #[allow(dead_code)]
 mod freebsd;
+// The same for macOS and iOS: structs and ioctl numbers, names, route messages.
+#[cfg(all(test, not(tun_apple)))]
+#[allow(dead_code)]
+mod apple;
+
+// The simulated TAP device of the platforms without one (macOS): pure, platform-neutral, and
+// reachable from the integration tests through `tun_core::__ethernet_sim`, which layer it over a
+// Linux TUN device.
+#[cfg_attr(not(tun_apple), allow(dead_code))]
+pub(crate) mod ethernet_sim;
 
 // Every Unix target, whatever its platform module: the interruptible wait works on any fd.
 #[cfg(tun_fd)]
@@ -116,6 +136,10 @@ cfg_if::cfg_if! {
         mod bsd;
         mod freebsd;
         pub(crate) use self::freebsd::*;
+    } else if #[cfg(tun_apple)] {
+        mod bsd;
+        mod apple;
+        pub(crate) use self::apple::*;
     } else {
         mod unsupported;
         pub(crate) use self::unsupported::*;

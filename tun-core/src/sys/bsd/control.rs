@@ -7,16 +7,61 @@ use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr;
 
-use crate::sys::freebsd::abi::{Ifreq, SockaddrIn, SockaddrIn6, IFNAMSIZ};
+#[cfg(tun_apple)]
+use std::os::fd::AsFd;
+
+use super::abi::{Ifreq, SockaddrIn, SockaddrIn6, IFNAMSIZ};
 use crate::sys::unix::cvt;
 
 /// A datagram socket of `domain` (`AF_INET` or `AF_INET6`), close-on-exec, to send interface
 /// ioctls through.
 pub(crate) fn socket(domain: libc::c_int) -> io::Result<OwnedFd> {
+    cloexec_socket(domain, libc::SOCK_DGRAM, 0)
+}
+
+/// A socket, close-on-exec from the start where the kernel takes `SOCK_CLOEXEC` (FreeBSD).
+#[cfg(not(tun_apple))]
+pub(crate) fn cloexec_socket(
+    domain: libc::c_int,
+    kind: libc::c_int,
+    protocol: libc::c_int,
+) -> io::Result<OwnedFd> {
     // SAFETY: `socket` takes no pointer; a valid fd or -1 comes back.
-    let raw = cvt(unsafe { libc::socket(domain, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    let raw = cvt(unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) })?;
     // SAFETY: `socket` just returned this fd; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// A socket, made close-on-exec right after `socket`: Darwin has no `SOCK_CLOEXEC`, so a
+/// concurrent `fork`+`exec` in between could inherit it (the same window as std's own sockets
+/// there).
+#[cfg(tun_apple)]
+pub(crate) fn cloexec_socket(
+    domain: libc::c_int,
+    kind: libc::c_int,
+    protocol: libc::c_int,
+) -> io::Result<OwnedFd> {
+    // SAFETY: `socket` takes no pointer; a valid fd or -1 comes back.
+    let raw = cvt(unsafe { libc::socket(domain, kind, protocol) })?;
+    // SAFETY: `socket` just returned this fd; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    set_cloexec(fd.as_fd(), true)?;
+    Ok(fd)
+}
+
+/// Sets or clears `FD_CLOEXEC` on `fd`.
+#[cfg(tun_apple)]
+pub(crate) fn set_cloexec(fd: BorrowedFd<'_>, cloexec: bool) -> io::Result<()> {
+    // SAFETY: F_GETFD and F_SETFD take no pointer.
+    let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) })?;
+    let flags = if cloexec {
+        flags | libc::FD_CLOEXEC
+    } else {
+        flags & !libc::FD_CLOEXEC
+    };
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, flags) })?;
+    Ok(())
 }
 
 /// Runs one ioctl whose argument is a `T`.
@@ -63,6 +108,7 @@ pub(crate) fn ifreq_with_name(name: &str) -> io::Result<Ifreq> {
 }
 
 /// The name in an `IFNAMSIZ` array, up to its NUL.
+#[cfg_attr(tun_apple, allow(dead_code))] // utun names come from a socket option
 pub(crate) fn name_from_bytes(bytes: &[u8]) -> String {
     let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(bytes.get(..len).unwrap_or_default()).into_owned()

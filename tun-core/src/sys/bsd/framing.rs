@@ -20,7 +20,29 @@ pub(crate) struct AddressFamilies {
 
 impl AddressFamilies {
     /// FreeBSD's `AF_INET` and `AF_INET6` (`sys/sys/socket.h`).
+    #[cfg_attr(tun_apple, allow(dead_code))]
     pub(crate) const FREEBSD: AddressFamilies = AddressFamilies { inet: 2, inet6: 28 };
+
+    /// Darwin's (macOS, iOS) `AF_INET` and `AF_INET6` (xnu `bsd/sys/socket.h`).
+    #[cfg_attr(tun_freebsd, allow(dead_code))]
+    pub(crate) const DARWIN: AddressFamilies = AddressFamilies { inet: 2, inet6: 30 };
+
+    /// The IP version (4 or 6) of a received header. Any other family is an error: the bytes
+    /// after it are not an IP packet, and are never handed out as one.
+    pub(crate) fn version_of(self, header: [u8; HEADER_LEN]) -> io::Result<u8> {
+        match u32::from_be_bytes(header) {
+            family if family == self.inet => Ok(4),
+            family if family == self.inet6 => Ok(6),
+            family => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the tun driver delivered a packet of address family {family}, neither \
+                     AF_INET ({}) nor AF_INET6 ({}); it was dropped",
+                    self.inet, self.inet6
+                ),
+            )),
+        }
+    }
 
     /// The header for `packet`, from its IP version (the high nibble of its first byte): the
     /// kernel routes by this family, so a packet that is neither IPv4 nor IPv6 is refused
@@ -95,6 +117,21 @@ mod tests {
         assert_eq!(FAMILIES.header_for(Some(0x60)).ok(), Some([0, 0, 0, 28]));
         // Big-endian: the family is in the last byte.
         assert_eq!(u32::from_be_bytes([0, 0, 0, 28]), FAMILIES.inet6);
+    }
+
+    #[test]
+    fn utun_header_uses_darwin_families() {
+        let darwin = AddressFamilies::DARWIN;
+        assert_eq!(darwin.header_for(Some(0x45)).ok(), Some([0, 0, 0, 2]));
+        assert_eq!(darwin.header_for(Some(0x60)).ok(), Some([0, 0, 0, 30]));
+        assert_eq!(darwin.version_of([0, 0, 0, 2]).ok(), Some(4));
+        assert_eq!(darwin.version_of([0, 0, 0, 30]).ok(), Some(6));
+        // FreeBSD's AF_INET6 is not Darwin's, and a little-endian family is not a family.
+        for header in [[0, 0, 0, 28], [30, 0, 0, 0], [2, 0, 0, 0], [0, 0, 0, 0]] {
+            let kind = darwin.version_of(header).err().map(|e| e.kind());
+            assert_eq!(kind, Some(io::ErrorKind::InvalidData), "{header:?}");
+        }
+        assert_eq!(FAMILIES.version_of([0, 0, 0, 28]).ok(), Some(6));
     }
 
     #[test]

@@ -10,18 +10,19 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, OwnedFd};
 
+use super::abi::{
+    self, In6Addrlifetime, In6Aliasreq, In6Ifreq, In6IfreqData, InAliasreq, SockaddrIn,
+    SockaddrIn6, AF_INET, AF_INET6, IFF_UP,
+};
+#[cfg(tun_freebsd)]
+use super::abi::{Sockaddr, AF_LINK};
 use super::control::{
     self, family, ifreq_with_name, name_bytes, read_sockaddr, InterfaceAddresses,
 };
 use super::sockaddr::{
-    ipv4_broadcast, ipv6_mask, mask_prefix, sockaddr_from_ipv4, sockaddr_in, sockaddr_in6,
-    without_embedded_scope,
+    ipv6_mask, mask_prefix, sockaddr_from_ipv4, sockaddr_in, sockaddr_in6, without_embedded_scope,
 };
 use crate::net::{prefix_to_netmask, InterfaceAddress};
-use crate::sys::freebsd::abi::{
-    self, In6Addrlifetime, In6Aliasreq, In6Ifreq, In6IfreqData, InAliasreq, Sockaddr, SockaddrIn,
-    SockaddrIn6, AF_INET, AF_INET6, AF_LINK, IFF_UP,
-};
 
 /// The handle for an interface's settings.
 #[derive(Debug)]
@@ -62,6 +63,12 @@ impl Interface {
     /// The interface's name now; `ENXIO` once it is gone.
     fn current_name(&self) -> io::Result<String> {
         control::index_to_name(self.index)
+    }
+
+    /// The index the handle is bound to, without asking the kernel whether it still exists.
+    #[cfg(tun_apple)]
+    pub(crate) fn bound_index(&self) -> u32 {
+        self.index
     }
 
     /// The interface index, which never changes while the interface exists.
@@ -133,6 +140,7 @@ impl Interface {
         unsafe { self.ifreq_ioctl(abi::SIOCSIFFLAGS, &mut ifr) }
     }
 
+    #[cfg(tun_freebsd)]
     /// The link-level entry of `getifaddrs`: the interface type and its address.
     fn link(&self) -> io::Result<libc::sockaddr_dl> {
         let name = self.current_name()?;
@@ -145,12 +153,14 @@ impl Interface {
         link.ok_or_else(|| io::Error::from_raw_os_error(libc::ENXIO))
     }
 
+    #[cfg(tun_freebsd)]
     /// The interface type (FreeBSD: `IFT_ETHER` for TAP, `IFT_PPP` for TUN), to tell which kind
     /// an existing interface is.
     pub(crate) fn link_type(&self) -> io::Result<u8> {
         Ok(self.link()?.sdl_type)
     }
 
+    #[cfg(tun_freebsd)]
     pub(crate) fn mac(&self) -> io::Result<[u8; 6]> {
         let link = self.link()?;
         let start = usize::from(link.sdl_nlen);
@@ -174,6 +184,7 @@ impl Interface {
         Ok(mac)
     }
 
+    #[cfg(tun_freebsd)]
     pub(crate) fn set_mac(&self, mac: [u8; 6]) -> io::Result<()> {
         let [a, b, c, d, e, f] = mac;
         let mut ifr = self.ifreq()?;
@@ -187,19 +198,23 @@ impl Interface {
         unsafe { self.ifreq_ioctl(abi::SIOCSIFLLADDR, &mut ifr) }
     }
 
-    /// Adds an IPv4 network with `SIOCAIFADDR`, which also installs the route to the network
-    /// (the tun interface is in broadcast mode, see `freebsd/mod.rs`).
+    /// Adds an IPv4 network with `SIOCAIFADDR`. On FreeBSD that also installs the route to the
+    /// network (the tun interface is in broadcast mode, see `freebsd/mod.rs`); a utun is
+    /// point-to-point, and the macOS module adds the network route itself.
     pub(crate) fn add_ipv4(&self, address: Ipv4Addr, prefix_len: u8) -> io::Result<()> {
         let netmask = prefix_to_netmask(prefix_len)
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // FreeBSD's has a `vhid` more than Darwin's.
+        #[allow(clippy::needless_update)]
         let mut req = InAliasreq {
             name: name_bytes(&self.current_name()?)?,
             addr: sockaddr_in(address),
-            broadaddr: ipv4_broadcast(address, prefix_len)
+            // The broadcast address, or the peer of a point-to-point interface.
+            broadaddr: abi::ipv4_other_end(address, prefix_len)
                 .map(sockaddr_in)
                 .unwrap_or_default(),
             mask: sockaddr_in(netmask),
-            vhid: 0,
+            ..InAliasreq::default()
         };
         // SAFETY: SIOCAIFADDR reads one `struct in_aliasreq`, which `req` is.
         unsafe { control::ioctl(self.inet.as_fd(), abi::SIOCAIFADDR, &mut req) }

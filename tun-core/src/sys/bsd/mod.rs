@@ -1,4 +1,4 @@
-//! What the BSD-derived platforms share: FreeBSD today, macOS (utun) next. One layer, thin
+//! What the BSD-derived platforms share: FreeBSD, and macOS and iOS (utun). One layer, thin
 //! platform modules on top.
 //!
 //! - `ioctl.rs`: the `_IOW`/`_IOWR` number encoding (pure).
@@ -13,8 +13,14 @@
 //!
 //! The structs and numbers themselves differ between the BSDs (FreeBSD's `in6_aliasreq` has a
 //! `vhid` and is 136 bytes, Darwin's 128): each platform module defines them in its `abi.rs`,
-//! under the same names. The pure files are also compiled into the Linux test build, so their
-//! tests run in the normal `cargo test`.
+//! under the same names; `abi` below is the current platform's. The pure files are also
+//! compiled into the Linux test build (with FreeBSD's `abi`), so their tests run in the normal
+//! `cargo test`.
+
+#[cfg(tun_apple)]
+pub(crate) use crate::sys::apple::abi;
+#[cfg(not(tun_apple))]
+pub(crate) use crate::sys::freebsd::abi;
 
 pub(crate) mod framing;
 pub(crate) mod ioctl;

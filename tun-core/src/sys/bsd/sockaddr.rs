@@ -4,7 +4,7 @@
 use std::mem::size_of;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::sys::freebsd::abi::{Sockaddr, SockaddrIn, SockaddrIn6, AF_INET, AF_INET6};
+use super::abi::{Sockaddr, SockaddrIn, SockaddrIn6, AF_INET, AF_INET6};
 
 /// `sockaddr_in` for an IPv4 address.
 pub(crate) fn sockaddr_in(address: Ipv4Addr) -> SockaddrIn {
@@ -78,6 +78,7 @@ pub(crate) fn without_embedded_scope(address: Ipv6Addr) -> Ipv6Addr {
 }
 
 /// The IPv4 broadcast address of a network, where it has one (prefixes up to /30).
+#[cfg_attr(tun_apple, allow(dead_code))] // a utun has no broadcast address
 pub(crate) fn ipv4_broadcast(address: Ipv4Addr, prefix_len: u8) -> Option<Ipv4Addr> {
     if prefix_len > 30 {
         return None;

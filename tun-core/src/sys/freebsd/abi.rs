@@ -10,6 +10,7 @@
 //! `sys/sys/sockio.h` (the `SIOC*` numbers), `sys/net/if_tun.h` (`TUNSIFHEAD`, `TUNSIFMODE`).
 
 use std::mem::{offset_of, size_of};
+use std::net::Ipv4Addr;
 
 use crate::sys::bsd::ioctl::{iow, iowr};
 
@@ -158,6 +159,12 @@ const _: () = {
     assert!(size_of::<In6Ifreq>() == 288);
     assert!(offset_of!(In6Ifreq, ifru) == 16);
 };
+
+/// The other end of a new IPv4 network for `SIOCAIFADDR`: the broadcast address (the tun
+/// interface is in broadcast mode).
+pub(crate) fn ipv4_other_end(address: Ipv4Addr, prefix_len: u8) -> Option<Ipv4Addr> {
+    crate::sys::bsd::sockaddr::ipv4_broadcast(address, prefix_len)
+}
 
 const IFREQ: usize = size_of::<Ifreq>();
 

@@ -124,7 +124,7 @@ impl Queue {
     #[inline]
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self.framing {
-            Framing::AddressFamily => tun_io::recv(&self.fd, buf),
+            Framing::AddressFamily => tun_io::recv(&self.fd, FAMILIES, buf),
             Framing::Raw => self.fd.read(buf),
         }
     }
@@ -140,7 +140,7 @@ impl Queue {
     #[inline]
     pub(crate) fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         match self.framing {
-            Framing::AddressFamily => tun_io::recv_vectored(&self.fd, bufs),
+            Framing::AddressFamily => tun_io::recv_vectored(&self.fd, FAMILIES, bufs),
             Framing::Raw => self.fd.readv(bufs),
         }
     }

@@ -7,6 +7,8 @@
 //! parsers stay private, and no normal build has this module.
 
 use crate::check;
+use crate::offload::testing::{self, Entropy, FuzzBytes, List};
+use crate::offload::{complete_checksum, CoalesceOptions, Coalescer, VirtioHeader, NEEDS_CSUM};
 #[cfg(tun_linux)]
 use crate::sys::MAX_NAME_LEN;
 #[cfg(tun_linux)]
@@ -135,4 +137,78 @@ pub fn ethernet_frame(bytes: &[u8]) {
             assert_eq!(sim.dropped(), 1);
         }
     }
+}
+/// One read from an offload device: a virtio header (the first 10 bytes) and the packet behind
+/// it. A super-packet is cut into every one of its segments, each of which must be as long as
+/// announced and carry right checksums, with no more output than headers per segment plus the
+/// payload; any other packet gets its partial checksum finished, which must then complement
+/// the pseudo-header sum the kernel left in the field.
+pub fn offload_split(bytes: &[u8]) {
+    let Some((header, packet)) = bytes.split_first_chunk::<{ VirtioHeader::LEN }>() else {
+        return;
+    };
+    let header = VirtioHeader::decode(*header);
+    if header.is_gso() {
+        let _ = testing::check_segments_with(&header, packet, false);
+        return;
+    }
+    let mut completed = packet.to_vec();
+    if complete_checksum(&header, &mut completed).is_err() || header.flags & NEEDS_CSUM == 0 {
+        assert!(
+            completed == packet,
+            "changed a packet it refused or had no work for"
+        );
+        return;
+    }
+    let start = usize::from(header.csum_start);
+    let field = start + usize::from(header.csum_offset);
+    // Checksum fields sit at even offsets; an odd one only has to be written without panic.
+    if header.csum_offset % 2 == 0 {
+        let seed = u16::from_be_bytes([byte_at(packet, field), byte_at(packet, field + 1)]);
+        let range = completed.get(start..).unwrap_or_default();
+        let sum = u32::from(testing::naive_sum(range)) + u32::from(seed);
+        let folded = (sum & 0xffff) + (sum >> 16);
+        assert_eq!(
+            folded, 0xffff,
+            "completed checksum does not complement the seed"
+        );
+    }
+}
+
+/// The byte at `at`, 0 past the end.
+fn byte_at(bytes: &[u8], at: usize) -> u8 {
+    bytes.get(at).copied().unwrap_or(0)
+}
+
+/// A batch to send through an offload device, planned and checked: every packet in exactly one
+/// group, in order, limits kept, and for each merged group the kernel's round trip (header
+/// written, super-packet parsed and cut again) giving back its members byte for byte. The first
+/// byte chooses the options (bit 0 TCP, bit 1 UDP) and the mode: bit 2 clear, the rest drives a
+/// generator of realistic flows (so the fuzzer explores merge rules rather than checksums);
+/// set, the rest is raw packets, each behind a one-byte length.
+pub fn offload_coalesce(bytes: &[u8]) {
+    let Some((&mode, rest)) = bytes.split_first() else {
+        return;
+    };
+    let options = CoalesceOptions {
+        tcp: mode & 1 != 0,
+        udp: mode & 2 != 0,
+    };
+    let list = if mode & 4 == 0 {
+        let mut entropy = FuzzBytes(rest);
+        let max_mss = 1 + entropy.below(1500) as usize;
+        testing::random_batch(&mut entropy, 160, max_mss)
+    } else {
+        let mut list = List::default();
+        let mut rest = rest;
+        while let Some((&len, tail)) = rest.split_first() {
+            let (packet, tail) = tail.split_at(usize::from(len).min(tail.len()));
+            // Not vouched for: the planner verifies them (a vouched-for bad checksum would be
+            // merged, and come back corrected).
+            list.push(packet.to_vec(), false);
+            rest = tail;
+        }
+        list
+    };
+    testing::check_plan(&list, options, &mut Coalescer::new());
 }

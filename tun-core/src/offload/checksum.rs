@@ -162,9 +162,10 @@ pub(crate) mod tests {
     #[test]
     fn matches_the_reference_at_every_length_and_offset() {
         let data = pattern(300, 7);
-        let max = if cfg!(miri) { 80 } else { 300 };
-        for start in 0..16 {
-            for end in start..max {
+        // Miri runs about a million times slower: every start within a word, short ends.
+        let (starts, longest) = if cfg!(miri) { (8, 24) } else { (16, 300) };
+        for start in 0..starts {
+            for end in start..(start + longest).min(data.len()) {
                 let slice = &data[start..end];
                 assert_eq!(sum(slice), naive_sum(slice), "{start}..{end}");
                 let mut copy = vec![0xa5; slice.len()];
@@ -177,13 +178,18 @@ pub(crate) mod tests {
     #[test]
     fn all_ones_and_carries() {
         // Many 0xffff words: the worst case for carries.
-        for len in [0, 1, 2, 3, 64, 65, 1500, 4097] {
+        let lens: &[usize] = if cfg!(miri) {
+            &[0, 1, 2, 3, 64, 65]
+        } else {
+            &[0, 1, 2, 3, 64, 65, 1500, 4097]
+        };
+        for &len in lens {
             let data = vec![0xff; len];
             assert_eq!(sum(&data), naive_sum(&data), "{len}");
         }
-        let big = vec![0xff; if cfg!(miri) { 2000 } else { 65535 }];
+        let big = vec![0xff; if cfg!(miri) { 301 } else { 65535 }];
         assert_eq!(sum(&big), naive_sum(&big));
-        let data = pattern(if cfg!(miri) { 3001 } else { 65535 }, 3);
+        let data = pattern(if cfg!(miri) { 301 } else { 65535 }, 3);
         assert_eq!(sum(&data), naive_sum(&data));
     }
 

@@ -16,10 +16,7 @@
 //! Kernel facts, the peers' designs and their bugs: `PLATFORMS-AND-OFFLOAD.md` §1 in the
 //! project notes; the kernel's `include/uapi/linux/virtio_net.h` and
 //! `tools/testing/selftests/net/gro.c` are the reference for the fields and the merge rules.
-#![cfg_attr(not(tun_linux), allow(dead_code))]
-// Until the Linux queue and `PacketBatch` call into this module (issue 10's integration), only
-// the tests and the fuzz targets do: remove this line then.
-#![allow(dead_code, unused_imports)]
+#![cfg_attr(not(tun_linux), allow(dead_code, unused_imports))]
 
 mod checksum;
 mod coalesce;
@@ -29,9 +26,7 @@ mod split;
 pub(crate) mod testing;
 mod virtio;
 
-pub(crate) use coalesce::{CoalesceOptions, Coalescer, Group, Packets, HEAD_MAX};
+pub(crate) use coalesce::{CoalesceOptions, Coalescer, Packets, HEAD_MAX};
 pub(crate) use packet::Malformed;
 pub(crate) use split::{complete_checksum, Segments};
-pub(crate) use virtio::{
-    VirtioHeader, DATA_VALID, GSO_ECN, GSO_NONE, GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4, NEEDS_CSUM,
-};
+pub(crate) use virtio::{VirtioHeader, DATA_VALID, NEEDS_CSUM};

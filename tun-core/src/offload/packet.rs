@@ -15,10 +15,13 @@ pub(crate) const UDP_LEN: usize = 8;
 pub(crate) const TCP_CHECKSUM_AT: usize = 16;
 pub(crate) const UDP_CHECKSUM_AT: usize = 6;
 pub(crate) const TCP_FIN: u8 = 0x01;
+#[cfg(test)]
 pub(crate) const TCP_SYN: u8 = 0x02;
+#[cfg(test)]
 pub(crate) const TCP_RST: u8 = 0x04;
 pub(crate) const TCP_PSH: u8 = 0x08;
 pub(crate) const TCP_ACK: u8 = 0x10;
+#[cfg(test)]
 pub(crate) const TCP_URG: u8 = 0x20;
 pub(crate) const TCP_CWR: u8 = 0x80;
 /// The IPv4 "don't fragment" bit, in the flags and fragment offset word.

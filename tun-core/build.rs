@@ -13,6 +13,7 @@ fn main() {
     let linux = os == "linux" || os == "android";
     let unix = family.split(',').any(|f| f == "unix");
     let freebsd = os == "freebsd";
+    let windows = os == "windows";
     // The BSD layer (address ioctls, flags, MTU, getifaddrs, the address-family header) is
     // shared by FreeBSD and, later, macOS.
     let bsd = freebsd;
@@ -27,6 +28,11 @@ fn main() {
             "tun_freebsd",
             freebsd,
             "FreeBSD's if_tuntap driver (SIOCIFCREATE2, /dev/tunN and /dev/tapN)",
+        ),
+        (
+            "tun_windows",
+            windows,
+            "Wintun (wintun.dll, loaded at run time): TUN only, one queue, no persistence",
         ),
         (
             "tun_bsd",

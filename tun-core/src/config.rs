@@ -39,6 +39,18 @@ pub(crate) struct Config {
     pub(crate) multi_queue: bool,
     pub(crate) close_on_exec: bool,
     pub(crate) nonblocking: bool,
+    /// Where `wintun.dll` is; `None`: the application's directory, then System32.
+    #[cfg(tun_windows)]
+    pub(crate) wintun_path: Option<std::path::PathBuf>,
+    /// The session's ring capacity in bytes (a power of two; checked).
+    #[cfg(tun_windows)]
+    pub(crate) ring_capacity: u32,
+    /// The adapter's GUID; `None`: derived from the name.
+    #[cfg(tun_windows)]
+    pub(crate) guid: Option<u128>,
+    /// What Windows shows as the adapter's device description (`<tunnel type> Tunnel`).
+    #[cfg(tun_windows)]
+    pub(crate) tunnel_type: String,
 }
 
 impl Default for Config {
@@ -54,6 +66,14 @@ impl Default for Config {
             multi_queue: false,
             close_on_exec: true,
             nonblocking: false,
+            #[cfg(tun_windows)]
+            wintun_path: None,
+            #[cfg(tun_windows)]
+            ring_capacity: crate::sys::DEFAULT_RING_CAPACITY,
+            #[cfg(tun_windows)]
+            guid: None,
+            #[cfg(tun_windows)]
+            tunnel_type: crate::sys::DEFAULT_TUNNEL_TYPE.to_owned(),
         }
     }
 }

@@ -236,6 +236,10 @@ pub enum Operation {
     StartReactor,
     /// Making the pipe behind a device's `Interrupter`.
     CreateInterrupter,
+    /// Loading the platform's driver library (Windows: `wintun.dll`).
+    LoadDriver,
+    /// Starting the packet session of an adapter (Windows: `WintunStartSession`).
+    StartSession,
 }
 
 impl Operation {
@@ -288,6 +292,8 @@ impl Operation {
             Deregister => "deregister from the runtime's reactor",
             StartReactor => "start the runtime's reactor",
             CreateInterrupter => "create the interrupter",
+            LoadDriver => "load the driver library",
+            StartSession => "start the packet session",
         }
     }
 }
@@ -357,6 +363,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)]
     fn permission_denied_names_the_capability() {
         let err = Error::new(
             Operation::Create,

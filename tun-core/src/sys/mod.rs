@@ -37,7 +37,9 @@
 //! `Queue::set_attached`, persistence, owner and group, `txqueuelen`, `TunInfo`, the primary
 //! IPv4 address's fields (`ipv4`/`set_ipv4` with [`Ipv4Field`]), and the constants
 //! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`; on FreeBSD persistence
-//! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`.
+//! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`; on Windows the Wintun settings
+//! of [`Config`](crate::config::Config) (DLL path, ring capacity, GUID, tunnel type) and their
+//! checks `check_ring_capacity` and `check_tunnel_type`.
 //!
 //! Every other target compiles against `unsupported`, whose `create` reports
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so
@@ -67,6 +69,9 @@ macro_rules! capability {
         capability! { @badge tun_persist,
             any(target_os = "linux", target_os = "android", target_os = "freebsd"); $($item)* }
     };
+    (tun_windows; $($item:item)*) => {
+        capability! { @badge tun_windows, windows; $($item)* }
+    };
     (tun_packet_info; $($item:item)*) => {
         capability! { @badge tun_packet_info,
             any(target_os = "linux", target_os = "android", target_os = "freebsd"); $($item)* }
@@ -95,12 +100,16 @@ pub(crate) enum Ipv4Field {
 
 // The pure parts of the BSD platforms (framing, names, structs and ioctl numbers, the creation
 // plan) are also compiled into every test build, so that Linux CI runs their unit tests.
-#[cfg(all(test, not(tun_bsd)))]
+#[cfg(all(test, tun_fd, not(tun_bsd)))]
 #[allow(dead_code)]
 mod bsd;
-#[cfg(all(test, not(tun_freebsd)))]
+#[cfg(all(test, tun_fd, not(tun_freebsd)))]
 #[allow(dead_code)]
 mod freebsd;
+// Likewise Windows' pure parts (names, GUIDs, error codes), on every other platform.
+#[cfg(all(test, not(tun_windows)))]
+#[allow(dead_code)]
+mod windows;
 
 // Every Unix target, whatever its platform module: the interruptible wait works on any fd.
 #[cfg(tun_fd)]
@@ -116,6 +125,9 @@ cfg_if::cfg_if! {
         mod bsd;
         mod freebsd;
         pub(crate) use self::freebsd::*;
+    } else if #[cfg(tun_windows)] {
+        mod windows;
+        pub(crate) use self::windows::*;
     } else {
         mod unsupported;
         pub(crate) use self::unsupported::*;

@@ -10,7 +10,7 @@
 //! What it does not: a network stack (packets go nowhere else), the driver, adapter GUIDs and
 //! renaming, the ring layout. What tun-core does with real Wintun is verified only on Windows.
 //!
-//! A test ends a session as if its adapter were removed by sending [`TERMINATE`]: from then
+//! A test ends a session as if its adapter were removed by sending `TERMINATE`: from then
 //! on the session answers `ERROR_HANDLE_EOF`, and its read event is signalled so that a blocked
 //! reader sees it (tests have no other way in: they use only tun-core's safe API).
 #![cfg(windows)]

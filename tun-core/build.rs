@@ -45,6 +45,11 @@ fn main() {
             "a device is a pollable fd (AsFd, mio); elsewhere it offers poll_*_ready",
         ),
         (
+            "tun_interrupt",
+            unix || windows,
+            "blocking reads with a timeout, ended from another thread (Device::interrupter)",
+        ),
+        (
             "tun_multi_queue",
             linux,
             "several queues per device, added, attached and detached at run time",

@@ -192,3 +192,70 @@ fn what_a_wintun_adapter_does_not_have_is_refused() {
     assert_eq!(device.addresses().unwrap(), []);
     assert!(device.index().is_err());
 }
+
+#[test]
+fn recv_timeout_takes_waiting_packets_first_and_times_out_on_an_empty_ring() {
+    let Some(device) = device("loop5", SMALL_RING) else {
+        return;
+    };
+    let mut buf = vec![0; 2000];
+    // Two packets, two signals of the auto-reset read event, at most one left set: each call
+    // must take a waiting packet before it waits, or the second would wait for nothing.
+    device.send(&packet(1, 64)).unwrap();
+    device.send(&packet(2, 64)).unwrap();
+    for seq in 1..=2u16 {
+        let started = std::time::Instant::now();
+        let n = device
+            .recv_timeout(&mut buf, Duration::from_secs(2))
+            .unwrap();
+        assert_eq!((n, &buf[1..3]), (64, &seq.to_be_bytes()[..]));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "waited for a waiting packet"
+        );
+    }
+    let started = std::time::Instant::now();
+    let err = device
+        .recv_timeout(&mut buf, Duration::from_millis(100))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(90));
+    // Zero: a waiting packet is taken, an empty ring is an immediate TimedOut.
+    device.send(&packet(3, 64)).unwrap();
+    assert_eq!(device.recv_timeout(&mut buf, Duration::ZERO).unwrap(), 64);
+    let err = device.recv_timeout(&mut buf, Duration::ZERO).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+}
+
+#[test]
+fn the_interrupter_ends_blocked_and_later_interruptible_reads() {
+    let Some(device) = device("loop6", SMALL_RING) else {
+        return;
+    };
+    let stop = device.interrupter().unwrap();
+    assert!(!stop.is_interrupted());
+    let (done, finished) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut buf = vec![0; 2000];
+            done.send(device.recv_interruptible(&mut buf)).unwrap();
+        });
+        assert!(finished.recv_timeout(Duration::from_millis(100)).is_err());
+        stop.interrupt();
+        let err = finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the interrupter did not end the blocked read")
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Interrupted, "{err}");
+    });
+    // A latch: later interruptible reads end at once, even with a packet waiting.
+    assert!(stop.is_interrupted());
+    device.send(&packet(1, 64)).unwrap();
+    let mut buf = vec![0; 2000];
+    let err = device
+        .recv_timeout(&mut buf, Duration::from_secs(5))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Interrupted, "{err}");
+    // The plain recv is not affected.
+    assert_eq!(device.recv(&mut buf).unwrap(), 64);
+}

@@ -28,7 +28,8 @@
 //!   several per device), `addresses`.
 //! - Where a queue is an fd, `sys/unix/` (shared, not per platform) provides `Interrupt` (a
 //!   pipe-backed latch) and `wait_readable(fd, Option<&Interrupt>, Option<Duration>)`
-//!   (`poll(2)`), on which `Device::recv_timeout` and the `Interrupter` are built.
+//!   (`poll(2)`), on which `Device::recv_timeout` and the `Interrupter` are built; Windows
+//!   provides the same with an event and `wait_readable(&Queue, ...)` (`cfg(tun_interrupt)`).
 //! - `error_kind(Operation, &io::Error)` and `hint(Operation, &io::Error)`: what the platform's
 //!   error codes mean, for [`Error`](crate::Error).
 //!
@@ -68,6 +69,10 @@ macro_rules! capability {
     (tun_persist; $($item:item)*) => {
         capability! { @badge tun_persist,
             any(target_os = "linux", target_os = "android", target_os = "freebsd"); $($item)* }
+    };
+    // Every Unix target, and Windows.
+    (tun_interrupt; $($item:item)*) => {
+        capability! { @badge tun_interrupt, any(unix, windows); $($item)* }
     };
     (tun_windows; $($item:item)*) => {
         capability! { @badge tun_windows, windows; $($item)* }

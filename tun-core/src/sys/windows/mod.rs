@@ -6,6 +6,7 @@
 //! - `ready.rs`: the read event as a task wake-up through the OS thread pool, for the async
 //!   adapters (`poll_recv_ready`); sending has no readiness signal (`poll_send_ready`).
 //! - `iphlp.rs`: addresses, MTU and link state through the IP Helper API, by LUID.
+//! - `interrupt.rs`: the `Interrupter`'s latch (an event) and the wait of `recv_timeout`.
 //! - `event.rs`: an owned Win32 event.
 //! - Pure, so tested on every platform: `name.rs` (name rules, patterns), `guid.rs` (the GUID
 //!   derived from the name), `ring.rs` (ring capacity), `errors.rs` (what Win32 codes mean).
@@ -28,6 +29,8 @@ mod dll;
 #[cfg(tun_windows)]
 pub(crate) mod event;
 #[cfg(tun_windows)]
+mod interrupt;
+#[cfg(tun_windows)]
 mod iphlp;
 #[cfg(tun_windows)]
 mod ready;
@@ -47,6 +50,7 @@ mod platform {
     use super::errors::ERROR_ALREADY_EXISTS;
     pub(crate) use super::errors::{error_kind, hint};
     use super::guid;
+    pub(crate) use super::interrupt::{wait_readable, Interrupt, Wait};
     pub(crate) use super::iphlp::Interface;
     pub(crate) use super::name::{check_name, check_tunnel_type, DEFAULT_TUNNEL_TYPE};
     use super::name::{pattern_names, plan, Plan};

@@ -207,13 +207,15 @@ impl Queue {
 
     /// One packet into `buf`, truncated to its length (the rest is dropped, as on Linux).
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with(|packet| {
-            let len = packet.len().min(buf.len());
-            if let (Some(to), Some(from)) = (buf.get_mut(..len), packet.get(..len)) {
-                to.copy_from_slice(from);
-            }
-            len
-        })
+        self.recv_with(|packet| copy_into(packet, buf))
+    }
+
+    /// A waiting packet, or `WouldBlock`, in blocking mode too (for `Device::recv_timeout`).
+    pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.take(|packet| copy_into(packet, buf))? {
+            Some(len) => Ok(len),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
     }
 
     pub(crate) fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
@@ -279,6 +281,15 @@ impl Queue {
         }
         Poll::Ready(Ok(()))
     }
+}
+
+/// Copies what fits of `packet` into `buf`; returns how much.
+fn copy_into(packet: &[u8], buf: &mut [u8]) -> usize {
+    let len = packet.len().min(buf.len());
+    if let (Some(to), Some(from)) = (buf.get_mut(..len), packet.get(..len)) {
+        to.copy_from_slice(from);
+    }
+    len
 }
 
 fn check_buffers(count: usize) -> io::Result<()> {

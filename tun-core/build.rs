@@ -16,6 +16,7 @@ fn main() {
     let macos = os == "macos";
     let ios = os == "ios";
     let apple = macos || ios;
+    let windows = os == "windows";
     // The BSD layer (address ioctls, flags, MTU, getifaddrs, the address-family header) is
     // shared by FreeBSD, macOS and iOS.
     let bsd = freebsd || apple;
@@ -43,6 +44,11 @@ fn main() {
             "iOS: no device creation, settings belong to NEPacketTunnelNetworkSettings",
         ),
         (
+            "tun_windows",
+            windows,
+            "Wintun (wintun.dll, loaded at run time): TUN only, one queue, no persistence",
+        ),
+        (
             "tun_bsd",
             bsd,
             "the BSD layer shared by the BSD-derived platforms (sys/bsd/)",
@@ -51,6 +57,11 @@ fn main() {
             "tun_fd",
             unix,
             "a device is a pollable fd (AsFd, mio); elsewhere it offers poll_*_ready",
+        ),
+        (
+            "tun_interrupt",
+            unix || windows,
+            "blocking reads with a timeout, ended from another thread (Device::interrupter)",
         ),
         (
             "tun_multi_queue",

@@ -2,6 +2,8 @@
 //! async-io) when it cannot: here, because no fd is left for its epoll instance. The build must
 //! fail with an error that keeps the errno and its `ulimit -n` hint, and leave no device. The
 //! reactor must not have started before, so this is a test binary of its own.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;

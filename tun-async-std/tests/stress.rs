@@ -2,6 +2,8 @@
 //! reader task and a writer task, and 100,000 packets read by four tasks from one queue
 //! (`tun_testkit::stress_suite!`, the same tests as on tokio). Each test runs in a fresh network
 //! namespace.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(missing_docs)]
 
 use std::future::Future;

@@ -1,6 +1,8 @@
 //! The shared adapter suite (`tun_testkit::adapter_suite!`) on async-std and on smol, plus what
 //! only async-io does: a pending `AsyncRead` read also wakes when the device is deleted. Real
 //! devices, each test in its own namespace.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;

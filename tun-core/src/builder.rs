@@ -144,6 +144,9 @@ impl<T: FromDevice> Builder<T> {
     /// empty (the first free one) or `utun` and a number (`"utun7"`); anything else, `%d`
     /// patterns included, is refused before any system call. An existing utun cannot be
     /// attached to: it belongs to the socket that made it.
+    /// On Windows: at most 127 UTF-16 code units without control characters, the same `%d`
+    /// rule (the first number no interface has), empty meaning `tun%d`; an existing Wintun
+    /// adapter of the exact name is opened, any other interface of that name is refused.
     pub fn name(mut self, name: &str) -> Self {
         name.clone_into(&mut self.config.name);
         self
@@ -384,6 +387,44 @@ impl<T: FromDevice> Builder<T> {
 }
 }
 
+capability! { tun_windows;
+/// Wintun's settings. Windows.
+impl<T: FromDevice> Builder<T> {
+    /// Loads `wintun.dll` from this path instead of the default places (the application's
+    /// directory, then System32; never the current directory or `PATH`). The DLL is loaded once
+    /// per process: the first successful load is used by every later build. Windows.
+    pub fn wintun_path(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.wintun_path = Some(path.into());
+        self
+    }
+
+    /// The capacity of the session's rings, in bytes: a power of two from 128 KiB to 64 MiB
+    /// (default 8 MiB, as wireguard-go; larger rings absorb longer bursts). Windows.
+    pub fn ring_capacity(mut self, bytes: u32) -> Self {
+        self.config.ring_capacity = bytes;
+        self
+    }
+
+    /// The adapter's GUID, written as a number in the GUID's text order
+    /// (`0x6ba7b810_9dad_11d1_80b4_00c04fd430c8` is `{6ba7b810-9dad-11d1-80b4-00c04fd430c8}`).
+    /// By default it is derived from the name (a name-based UUID, version 5), so that the same
+    /// name gets the same GUID in every run and Windows keeps one network profile for it
+    /// instead of adding "Network 2, 3, ...". Windows.
+    pub fn guid(mut self, guid: u128) -> Self {
+        self.config.guid = Some(guid);
+        self
+    }
+
+    /// The tunnel type Wintun records for the adapter (Windows shows it as the device
+    /// description, `<tunnel type> Tunnel`); default `tun-core`. At most 120 UTF-16 code units
+    /// without control characters. Windows.
+    pub fn tunnel_type(mut self, tunnel_type: &str) -> Self {
+        tunnel_type.clone_into(&mut self.config.tunnel_type);
+        self
+    }
+}
+}
+
 capability! { tun_txqueuelen;
 /// The transmit queue length. Linux and Android.
 impl<T: FromDevice> Builder<T> {
@@ -485,6 +526,11 @@ fn validate(config: &Config, settings: &Settings) -> Result<()> {
     let name = config.name.as_str();
     let invalid = |detail: String| Error::invalid(Operation::CheckSettings, name, detail);
     check::name(name).map_err(invalid)?;
+    #[cfg(tun_windows)]
+    {
+        sys::check_ring_capacity(config.ring_capacity).map_err(invalid)?;
+        sys::check_tunnel_type(&config.tunnel_type).map_err(invalid)?;
+    }
     #[cfg(tun_multi_queue)]
     check::queues(config.queues).map_err(invalid)?;
     if let Some(mtu) = settings.mtu {
@@ -558,6 +604,13 @@ mod tests {
             Builder::new().tap().mac([1, 0, 0, 0, 0, 1]),
             Builder::new().tap().mac([0; 6]),
         ];
+        #[cfg(tun_windows)]
+        cases.extend([
+            Builder::new().name("tab\tname"),
+            Builder::new().ring_capacity(3 << 20),
+            Builder::new().ring_capacity(0x10000),
+            Builder::new().tunnel_type(""),
+        ]);
         #[cfg(tun_linux)]
         cases.extend([
             Builder::new().name("bad name"),

@@ -42,6 +42,18 @@ pub(crate) struct Config {
     /// Segmentation and checksum offload with the virtio header (Linux TUN).
     #[cfg(tun_offload)]
     pub(crate) offload: bool,
+    /// Where `wintun.dll` is; `None`: the application's directory, then System32.
+    #[cfg(tun_windows)]
+    pub(crate) wintun_path: Option<std::path::PathBuf>,
+    /// The session's ring capacity in bytes (a power of two; checked).
+    #[cfg(tun_windows)]
+    pub(crate) ring_capacity: u32,
+    /// The adapter's GUID; `None`: derived from the name.
+    #[cfg(tun_windows)]
+    pub(crate) guid: Option<u128>,
+    /// What Windows shows as the adapter's device description (`<tunnel type> Tunnel`).
+    #[cfg(tun_windows)]
+    pub(crate) tunnel_type: String,
 }
 
 impl Default for Config {
@@ -59,6 +71,14 @@ impl Default for Config {
             nonblocking: false,
             #[cfg(tun_offload)]
             offload: false,
+            #[cfg(tun_windows)]
+            wintun_path: None,
+            #[cfg(tun_windows)]
+            ring_capacity: crate::sys::DEFAULT_RING_CAPACITY,
+            #[cfg(tun_windows)]
+            guid: None,
+            #[cfg(tun_windows)]
+            tunnel_type: crate::sys::DEFAULT_TUNNEL_TYPE.to_owned(),
         }
     }
 }

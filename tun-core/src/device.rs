@@ -37,7 +37,7 @@ pub struct Device {
     /// Made by the first [`interrupter`](Self::interrupter) call; watched by
     /// [`recv_timeout`](Self::recv_timeout) and [`recv_interruptible`](Self::recv_interruptible)
     /// only, never by `recv`.
-    #[cfg(tun_fd)]
+    #[cfg(tun_interrupt)]
     interrupt: std::sync::OnceLock<Arc<sys::Interrupt>>,
 }
 
@@ -65,7 +65,7 @@ impl Device {
         Device {
             queue,
             interface,
-            #[cfg(tun_fd)]
+            #[cfg(tun_interrupt)]
             interrupt: std::sync::OnceLock::new(),
         }
     }
@@ -696,10 +696,11 @@ impl Device {
 }
 }
 
-capability! { tun_fd;
+capability! { tun_interrupt;
 /// Blocking reads that end: with a timeout, or when another thread calls
-/// [`Interrupter::interrupt`] (every Unix platform). Built on `poll(2)` on the queue's fd and on
-/// a pipe; the plain [`recv`](Device::recv) does not change.
+/// [`Interrupter::interrupt`] (every Unix platform, and Windows). Built on `poll(2)` on the
+/// queue's fd and on a pipe (Windows: one wait on the session's read event and on an event); the
+/// plain [`recv`](Device::recv) does not change.
 ///
 /// ```no_run
 /// use std::io::ErrorKind;
@@ -753,8 +754,9 @@ impl Device {
     /// The handle that ends this device's current and later [`recv_timeout`](Self::recv_timeout)
     /// and [`recv_interruptible`](Self::recv_interruptible) calls, from any thread. Every call
     /// returns a handle to the same latch (a pipe, made by the first call: the only way this
-    /// fails is running out of fds). It does not affect [`recv`](Self::recv), other queues of
-    /// the device, or the async adapters (which are cancelled by dropping their futures).
+    /// fails is running out of fds; on Windows an event). It does not affect
+    /// [`recv`](Self::recv), other queues of the device, or the async adapters (which are
+    /// cancelled by dropping their futures).
     pub fn interrupter(&self) -> Result<Interrupter> {
         if let Some(interrupt) = self.interrupt.get() {
             return Ok(Interrupter(Arc::clone(interrupt)));
@@ -784,11 +786,25 @@ impl Device {
             if self.queue.has_pending() {
                 return self.queue.recv(buf);
             }
+            // Wintun signals its read event only for packets that arrive once the ring was
+            // found empty: take a waiting packet before waiting.
+            #[cfg(not(tun_fd))]
+            match self.queue.try_recv(buf) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                result => return result,
+            }
             let remaining = deadline
                 .map(|deadline| deadline.saturating_duration_since(std::time::Instant::now()));
-            let fd = std::os::fd::AsFd::as_fd(&self.queue);
-            match sys::wait_readable(fd, interrupt, remaining)? {
+            #[cfg(tun_fd)]
+            let waitable = std::os::fd::AsFd::as_fd(&self.queue);
+            #[cfg(not(tun_fd))]
+            let waitable = &self.queue;
+            match sys::wait_readable(waitable, interrupt, remaining)? {
                 sys::Wait::Interrupted => return Err(interrupted()),
+                // Windows: taken at the top of the loop.
+                #[cfg(not(tun_fd))]
+                sys::Wait::Readable => {}
+                #[cfg(tun_fd)]
                 sys::Wait::Readable => match self.queue.recv(buf) {
                     // Another reader took it (non-blocking mode): wait again.
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
@@ -805,7 +821,7 @@ impl Device {
 }
 }
 
-capability! { tun_fd;
+capability! { tun_interrupt;
 /// Ends the blocking [`Device::recv_timeout`] and [`Device::recv_interruptible`] calls of one
 /// device, from any thread: made by [`Device::interrupter`], cloned freely (`Send + Sync`).
 ///
@@ -816,7 +832,7 @@ capability! { tun_fd;
 pub struct Interrupter(Arc<sys::Interrupt>);
 }
 
-#[cfg(tun_fd)]
+#[cfg(tun_interrupt)]
 impl Interrupter {
     /// Ends the device's current and later interruptible reads. Never blocks or fails; calling
     /// it again does nothing.
@@ -830,7 +846,7 @@ impl Interrupter {
     }
 }
 
-#[cfg(tun_fd)]
+#[cfg(tun_interrupt)]
 #[cold]
 fn interrupted() -> io::Error {
     io::Error::new(
@@ -839,7 +855,7 @@ fn interrupted() -> io::Error {
     )
 }
 
-#[cfg(tun_fd)]
+#[cfg(tun_interrupt)]
 #[cold]
 fn timed_out(timeout: Option<std::time::Duration>) -> io::Error {
     io::Error::new(

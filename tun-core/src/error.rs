@@ -240,6 +240,10 @@ pub enum Operation {
     SetOffload,
     /// Reading how many frames a simulated TAP device dropped (macOS).
     CountDroppedFrames,
+    /// Loading the platform's driver library (Windows: `wintun.dll`).
+    LoadDriver,
+    /// Starting the packet session of an adapter (Windows: `WintunStartSession`).
+    StartSession,
 }
 
 impl Operation {
@@ -294,6 +298,8 @@ impl Operation {
             StartReactor => "start the runtime's reactor",
             CreateInterrupter => "create the interrupter",
             CountDroppedFrames => "count dropped frames",
+            LoadDriver => "load the driver library",
+            StartSession => "start the packet session",
         }
     }
 }
@@ -363,6 +369,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)]
     fn permission_denied_names_the_capability() {
         let err = Error::new(
             Operation::Create,

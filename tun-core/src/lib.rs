@@ -288,7 +288,7 @@ pub use crate::device::Device;
 pub use crate::error::{Error, ErrorKind, Operation, Result};
 pub use crate::net::InterfaceAddress;
 
-capability! { tun_fd;
+capability! { tun_interrupt;
     pub use crate::device::Interrupter;
 }
 

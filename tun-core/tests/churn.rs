@@ -1,5 +1,7 @@
 //! Churn: 1,000 devices built and dropped leave no fd, no link and no memory behind. fds and RSS
 //! are per process, so this is the only test of its binary, in a fresh network namespace.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -1,4 +1,6 @@
 //! Real TUN/TAP devices, each test in its own fresh network namespace (`tun_testkit::in_netns`).
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

@@ -1,5 +1,7 @@
 //! What adversarial testing found: stale handles, partial packets, wrong error kinds. Each test
 //! failed before its fix. Real devices, each test in its own fresh network namespace.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

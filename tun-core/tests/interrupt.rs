@@ -1,5 +1,7 @@
 //! `Device::recv_timeout`, `Device::recv_interruptible` and the `Interrupter`, on real devices,
 //! each test in its own fresh network namespace (`tun_testkit::in_netns`).
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

@@ -1,5 +1,7 @@
 //! Failed builds leave nothing behind: no fd, no device. fds are per process, so these checks run
 //! one after another in this binary of their own (one `#[test]`), each in a fresh namespace.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

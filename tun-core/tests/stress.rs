@@ -2,6 +2,8 @@
 //! reader thread and a writer thread, and 100,000 packets read by four threads from one queue.
 //! The packet format, the verifier, the pacing and the verdict are `tun_testkit::stress`, shared
 //! with the async runtimes' stress tests. Each test runs in a fresh network namespace.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::thread;

@@ -1,5 +1,7 @@
 //! The shared adapter suite (`tun_testkit::adapter_suite!`) on tokio, once on the current-thread
 //! runtime and once on the multi-thread runtime. Real devices, each test in its own namespace.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(missing_docs)]
 
 use std::future::Future;

@@ -1,6 +1,8 @@
 //! tokio-only behaviour (the behaviour both adapters share is in `suite.rs`): the seed program,
 //! `build()` outside a runtime, `tokio::io::split` of an owned `Tun`. Real devices, each test in
 //! its own network namespace.
+// Real devices in Linux network namespaces: Unix only (Windows has tests/windows.rs).
+#![cfg(unix)]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

@@ -19,7 +19,10 @@
 //!   `send_vectored` move exactly the user's packet (a platform whose kernel adds a header that
 //!   the user did not ask for strips and adds it itself, with `readv`/`writev`, not a copy);
 //!   `layer`, `has_packet_info`, `frame_overhead` (bytes beyond the MTU a receive buffer needs),
-//!   `set_nonblocking`, `try_clone`. Where a queue is an fd (`cfg(tun_fd)`): `AsFd` and
+//!   `set_nonblocking`, `try_clone`; and `recv_batch`/`send_batch` over a
+//!   [`PacketBatch`](crate::PacketBatch) (the caller prepared it for receiving): one packet per
+//!   system call through `batch::recv_each`/`send_each` where the kernel has nothing better,
+//!   super-packets split and coalesced where it has (Linux offload). Where a queue is an fd (`cfg(tun_fd)`): `AsFd` and
 //!   `Into<OwnedFd>`; elsewhere `poll_recv_ready`/`poll_send_ready`, which wake the task when the
 //!   queue may be ready, with no thread of the crate's own.
 //! - `Interface`: the interface settings, shared by all queues of a build, in network terms:
@@ -28,7 +31,8 @@
 //!   several per device), `addresses`.
 //! - Where a queue is an fd, `sys/unix/` (shared, not per platform) provides `Interrupt` (a
 //!   pipe-backed latch) and `wait_readable(fd, Option<&Interrupt>, Option<Duration>)`
-//!   (`poll(2)`), on which `Device::recv_timeout` and the `Interrupter` are built.
+//!   (`poll(2)`), on which `Device::recv_timeout` and the `Interrupter` are built; Windows
+//!   provides the same with an event and `wait_readable(&Queue, ...)` (`cfg(tun_interrupt)`).
 //! - `error_kind(Operation, &io::Error)` and `hint(Operation, &io::Error)`: what the platform's
 //!   error codes mean, for [`Error`](crate::Error).
 //!
@@ -38,7 +42,12 @@
 //! IPv4 address's fields (`ipv4`/`set_ipv4` with [`Ipv4Field`]), and the constants
 //! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`; on FreeBSD persistence
 //! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`; on macOS and iOS `adopt`,
-//! `PACKET_INFO_LEN` and `find_tunnel_fd` (the fd iOS hands a packet tunnel).
+//! `PACKET_INFO_LEN` and `find_tunnel_fd` (the fd iOS hands a packet tunnel); on Windows the
+//! Wintun settings of [`Config`](crate::config::Config) (DLL path, ring capacity, GUID, tunnel
+//! type) and their checks `check_ring_capacity` and `check_tunnel_type`. Offload (Linux):
+//! `Queue::offload`, `coalescing`/`set_coalescing`; and where a packet can wait in userspace
+//! rather than in the fd (Linux offload's pending segments, macOS's simulated TAP answers),
+//! `Queue::has_pending`.
 //!
 //! Every other target compiles against `unsupported`, whose `create` reports
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so
@@ -76,6 +85,13 @@ macro_rules! capability {
         capability! { @badge tun_persist,
             any(target_os = "linux", target_os = "android", target_os = "freebsd"); $($item)* }
     };
+    // Every Unix target, and Windows.
+    (tun_interrupt; $($item:item)*) => {
+        capability! { @badge tun_interrupt, any(unix, windows); $($item)* }
+    };
+    (tun_windows; $($item:item)*) => {
+        capability! { @badge tun_windows, windows; $($item)* }
+    };
     (tun_packet_info; $($item:item)*) => {
         capability! { @badge tun_packet_info,
             any(target_os = "linux", target_os = "android", target_os = "freebsd",
@@ -105,10 +121,10 @@ pub(crate) enum Ipv4Field {
 
 // The pure parts of the BSD platforms (framing, names, structs and ioctl numbers, the creation
 // plan) are also compiled into every test build, so that Linux CI runs their unit tests.
-#[cfg(all(test, not(tun_bsd)))]
+#[cfg(all(test, tun_fd, not(tun_bsd)))]
 #[allow(dead_code)]
 mod bsd;
-#[cfg(all(test, not(tun_freebsd)))]
+#[cfg(all(test, tun_fd, not(tun_freebsd)))]
 #[allow(dead_code)]
 mod freebsd;
 // The same for macOS and iOS: structs and ioctl numbers, names, route messages.
@@ -121,6 +137,10 @@ mod apple;
 // Linux TUN device.
 #[cfg_attr(not(tun_apple), allow(dead_code))]
 pub(crate) mod ethernet_sim;
+// Likewise Windows' pure parts (names, GUIDs, error codes), on every other platform.
+#[cfg(all(test, not(tun_windows)))]
+#[allow(dead_code)]
+mod windows;
 
 // Every Unix target, whatever its platform module: the interruptible wait works on any fd.
 #[cfg(tun_fd)]
@@ -140,6 +160,9 @@ cfg_if::cfg_if! {
         mod bsd;
         mod apple;
         pub(crate) use self::apple::*;
+    } else if #[cfg(tun_windows)] {
+        mod windows;
+        pub(crate) use self::windows::*;
     } else {
         mod unsupported;
         pub(crate) use self::unsupported::*;

@@ -26,7 +26,9 @@ mod errors;
 #[cfg(tun_apple)]
 mod interface;
 pub(crate) mod name;
-#[cfg(tun_apple)]
+// Only fd I/O and pure framing: also compiled into every Unix test build, whose tests run it
+// over a socket pair in place of a utun.
+#[cfg(any(tun_apple, all(test, tun_fd)))]
 mod queue;
 pub(crate) mod route;
 

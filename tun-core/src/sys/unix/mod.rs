@@ -17,7 +17,8 @@ use std::io;
 
 pub(crate) use self::fd::Fd;
 // The BSD header framing builds its own iovec arrays, bounded like `Fd`'s.
-#[cfg(tun_bsd)]
+// (and their tests run over socket pairs on every Unix test build).
+#[cfg(any(tun_bsd, test))]
 pub(crate) use self::fd::MAX_IOVECS;
 #[cfg(tun_linux)]
 pub(crate) use self::ifreq::{from_c_char, ifreq_name, ifreq_with_name, to_c_char};

@@ -6,7 +6,7 @@
 //!
 //! # The contract
 //! Each platform module provides the same items, with the same names, so that a reader finds the
-//! Linux and the FreeBSD (or future macOS) version of a call in the same place, and a new platform is
+//! Linux, the FreeBSD and the macOS version of a call in the same place, and a new platform is
 //! "implement this list":
 //!
 //! - `create(&Config) -> Result<Created>`: open (or attach to) the device with the requested
@@ -38,7 +38,8 @@
 //! IPv4 address's fields (`ipv4`/`set_ipv4` with [`Ipv4Field`]), and the constants
 //! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`; on FreeBSD persistence
 //! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`; on macOS and iOS `adopt`,
-//! `PACKET_INFO_LEN` and `find_tunnel_fd` (the fd iOS hands a packet tunnel).
+//! `PACKET_INFO_LEN`, `find_tunnel_fd` and `adopt_system_tunnel` (the utun iOS hands a packet
+//! tunnel), `Queue::has_pending_frame` and `Interface::dropped_frames` (the simulated TAP).
 //!
 //! Every other target compiles against `unsupported`, whose `create` reports
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so

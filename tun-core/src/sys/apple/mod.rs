@@ -21,7 +21,8 @@
 //! answer `Unsupported` with that advice.
 
 pub(crate) mod abi;
-#[cfg(tun_apple)]
+// Pure (errno names): its tests run on every Unix test build.
+#[cfg(any(tun_apple, all(test, tun_fd)))]
 mod errors;
 #[cfg(tun_apple)]
 mod interface;

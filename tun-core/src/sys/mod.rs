@@ -6,7 +6,7 @@
 //!
 //! # The contract
 //! Each platform module provides the same items, with the same names, so that a reader finds the
-//! Linux and the FreeBSD (or future macOS) version of a call in the same place, and a new platform is
+//! Linux, the FreeBSD and the macOS version of a call in the same place, and a new platform is
 //! "implement this list":
 //!
 //! - `create(&Config) -> Result<Created>`: open (or attach to) the device with the requested
@@ -42,12 +42,12 @@
 //! IPv4 address's fields (`ipv4`/`set_ipv4` with [`Ipv4Field`]), and the constants
 //! `MAX_NAME_LEN`, `MAX_QUEUES`, `PACKET_INFO_LEN`; on FreeBSD persistence
 //! (`Queue::is_persistent`/`set_persist`) and `PACKET_INFO_LEN`; on macOS and iOS `adopt`,
-//! `PACKET_INFO_LEN` and `find_tunnel_fd` (the fd iOS hands a packet tunnel); on Windows the
-//! Wintun settings of [`Config`](crate::config::Config) (DLL path, ring capacity, GUID, tunnel
-//! type) and their checks `check_ring_capacity` and `check_tunnel_type`. Offload (Linux):
-//! `Queue::offload`, `coalescing`/`set_coalescing`; and where a packet can wait in userspace
-//! rather than in the fd (Linux offload's pending segments, macOS's simulated TAP answers),
-//! `Queue::has_pending`.
+//! `PACKET_INFO_LEN`, `find_tunnel_fd` and `adopt_system_tunnel` (the utun iOS hands a packet
+//! tunnel), `Interface::dropped_frames` (the simulated TAP); on Windows the Wintun settings of
+//! [`Config`](crate::config::Config) (DLL path, ring capacity, GUID, tunnel type) and their
+//! checks `check_ring_capacity` and `check_tunnel_type`. Offload (Linux): `Queue::offload`,
+//! `coalescing`/`set_coalescing`; and where a packet can wait in userspace rather than in the fd
+//! (Linux offload's pending segments, macOS's simulated TAP answers), `Queue::has_pending`.
 //!
 //! Every other target compiles against `unsupported`, whose `create` reports
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) and whose types are uninhabited, so

@@ -58,3 +58,60 @@ pub(crate) fn hint(operation: Operation, err: &io::Error) -> Option<&'static str
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(errno: i32) -> io::Error {
+        io::Error::from_raw_os_error(errno)
+    }
+
+    #[test]
+    fn macos_errno_kinds() {
+        let kind = |operation, errno| error_kind(operation, &os(errno));
+        assert_eq!(
+            kind(Operation::Create, libc::EPERM),
+            Some(ErrorKind::PermissionDenied)
+        );
+        // A taken unit: the utun exists and belongs to another socket.
+        assert_eq!(
+            kind(Operation::Create, libc::EBUSY),
+            Some(ErrorKind::NameInUse)
+        );
+        assert_eq!(
+            kind(Operation::AddIpv4, libc::EBUSY),
+            Some(ErrorKind::Other)
+        );
+        assert_eq!(
+            kind(Operation::AdoptFd, libc::ENOTSOCK),
+            Some(ErrorKind::Incompatible)
+        );
+        assert_eq!(
+            kind(Operation::GetMtu, libc::ENXIO),
+            Some(ErrorKind::NotFound)
+        );
+        assert_eq!(
+            kind(Operation::AddIpv6, libc::EAFNOSUPPORT),
+            Some(ErrorKind::Unsupported)
+        );
+        assert_eq!(
+            kind(Operation::SetMtu, libc::EINVAL),
+            Some(ErrorKind::InvalidInput)
+        );
+        // Not an OS error (iOS's "the system configures this"): the io kind decides.
+        let managed = io::Error::new(io::ErrorKind::Unsupported, "managed");
+        assert_eq!(error_kind(Operation::SetMtu, &managed), None);
+    }
+
+    #[test]
+    fn macos_hints_name_the_cause() {
+        let hint_of = |operation, errno| hint(operation, &os(errno)).unwrap_or_default();
+        assert!(hint_of(Operation::Create, libc::EPERM).contains("root"));
+        assert!(hint_of(Operation::Create, libc::EPERM).contains("from_system_tunnel"));
+        assert!(hint_of(Operation::Create, libc::EBUSY).contains("empty"));
+        assert!(hint_of(Operation::AdoptFd, libc::ENOTSOCK).contains("utun"));
+        assert!(hint_of(Operation::GetMtu, libc::ENXIO).contains("no longer exists"));
+        assert_eq!(hint(Operation::GetMtu, &os(libc::EIO)), None);
+    }
+}

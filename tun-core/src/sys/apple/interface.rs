@@ -159,6 +159,10 @@ impl Interface {
         let Some((network, prefix_len)) = route::network(address, prefix_len) else {
             return Ok(());
         };
+        if change == Change::Delete && self.network_in_use(network, prefix_len) {
+            // Another address of the interface is in the same network and still needs it.
+            return Ok(());
+        }
         let index = u16::try_from(self.inner.bound_index())
             .map_err(|_| io::Error::from_raw_os_error(libc::ENXIO))?;
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -169,6 +173,18 @@ impl Interface {
             (Change::Delete, Err(err)) if err.raw_os_error() == Some(libc::ESRCH) => Ok(()),
             (_, Err(err)) => Err(err),
         }
+    }
+}
+
+impl Interface {
+    /// Whether an address of the interface now is in `network/prefix_len` (a failed listing
+    /// counts as no: the route then goes with the address, as it came).
+    fn network_in_use(&self, network: IpAddr, prefix_len: u8) -> bool {
+        self.inner.addresses().is_ok_and(|addresses| {
+            addresses.iter().any(|address| {
+                route::network(address.ip, address.prefix_len) == Some((network, prefix_len))
+            })
+        })
     }
 }
 

@@ -21,12 +21,15 @@
 //! answer `Unsupported` with that advice.
 
 pub(crate) mod abi;
-#[cfg(tun_apple)]
+// Pure (errno names): its tests run on every Unix test build.
+#[cfg(any(tun_apple, all(test, tun_fd)))]
 mod errors;
 #[cfg(tun_apple)]
 mod interface;
 pub(crate) mod name;
-#[cfg(tun_apple)]
+// Only fd I/O and pure framing: also compiled into every Unix test build, whose tests run it
+// over a socket pair in place of a utun.
+#[cfg(any(tun_apple, all(test, tun_fd)))]
 mod queue;
 pub(crate) mod route;
 

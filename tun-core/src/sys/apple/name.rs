@@ -1,7 +1,9 @@
 //! Interface names on macOS, checked before any system call. Pure, so the tests run everywhere.
 //!
 //! The utun control names its interfaces itself: `utunN` for the control unit `N + 1`
-//! (`connect` with `sc_unit`), the first free one for unit 0. No other name can exist, and a
+//! (`connect` with `sc_unit`), the first free one for unit 0 (xnu `bsd/net/if_utun.c`:
+//! `utun_ctl_setup` picks the unit or answers `EBUSY` for a taken one, and the interface is
+//! named `"utun%d"` of the unit less one). No other name can exist, and a
 //! utun cannot be renamed, so the only names a build accepts are empty (the kernel picks) and
 //! `utun` followed by a number.
 

@@ -245,3 +245,184 @@ impl AsFd for Queue {
         self.fd.as_fd()
     }
 }
+
+/// The queue over a datagram socket pair, which keeps packet boundaries as a utun socket does:
+/// the test holds the kernel's end. Everything above the fd is the macOS code itself.
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixDatagram;
+
+    use super::*;
+    use crate::sys::ethernet_sim::{ethernet_header, ETHERTYPE_ARP, ETHERTYPE_IPV4, PEER_MAC};
+
+    const USER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x42];
+    const IPV4: &[u8] = &[
+        0x45, 0, 0, 20, 1, 2, 3, 4, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+
+    fn pair(packet_info: bool, ethernet: Option<Arc<EthernetSim>>) -> (Queue, UnixDatagram) {
+        let (ours, kernel) = UnixDatagram::pair().unwrap();
+        let fd = Fd::from(OwnedFd::from(ours));
+        (Queue::new(fd, packet_info, ethernet), kernel)
+    }
+
+    fn ipv6(len: usize) -> Vec<u8> {
+        let mut packet = vec![0u8; len];
+        packet[0] = 0x60;
+        packet
+    }
+
+    fn with_header(family: u32, packet: &[u8]) -> Vec<u8> {
+        let mut bytes = family.to_be_bytes().to_vec();
+        bytes.extend_from_slice(packet);
+        bytes
+    }
+
+    fn from_kernel(kernel: &UnixDatagram) -> Vec<u8> {
+        let mut buf = vec![0u8; 4096];
+        let n = kernel.recv(&mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // socket pairs and readv/writev are system calls Miri does not run
+    fn utun_queue_strips_and_adds_the_darwin_header() {
+        let (queue, kernel) = pair(false, None);
+        assert_eq!((queue.layer(), queue.frame_overhead()), (Layer::Tun, 0));
+        kernel.send(&with_header(2, IPV4)).unwrap();
+        let mut buf = [0u8; 100];
+        assert_eq!(queue.recv(&mut buf).unwrap(), IPV4.len());
+        assert_eq!(&buf[..IPV4.len()], IPV4);
+        kernel.send(&with_header(30, &ipv6(48))).unwrap();
+        assert_eq!(queue.recv(&mut buf).unwrap(), 48);
+        // FreeBSD's AF_INET6 (28) is no Darwin family: an error, and the next packet is fine.
+        kernel.send(&with_header(28, &ipv6(48))).unwrap();
+        let err = queue.recv(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        kernel.send(&with_header(2, IPV4)).unwrap();
+        assert_eq!(queue.recv(&mut buf).unwrap(), IPV4.len());
+
+        assert_eq!(queue.send(IPV4).unwrap(), IPV4.len());
+        assert_eq!(from_kernel(&kernel), with_header(2, IPV4));
+        assert_eq!(queue.send(&ipv6(40)).unwrap(), 40);
+        assert_eq!(from_kernel(&kernel), with_header(30, &ipv6(40)));
+        let err = queue.send(&[0x55, 0, 0]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // socket pairs and readv/writev are system calls Miri does not run
+    fn utun_queue_vectored_io_keeps_one_packet() {
+        let (queue, kernel) = pair(false, None);
+        let packet = ipv6(100);
+        let parts = [
+            IoSlice::new(&[]),
+            IoSlice::new(&packet[..1]),
+            IoSlice::new(&packet[1..60]),
+            IoSlice::new(&packet[60..]),
+        ];
+        assert_eq!(queue.send_vectored(&parts).unwrap(), 100);
+        assert_eq!(from_kernel(&kernel), with_header(30, &packet));
+        kernel.send(&with_header(2, IPV4)).unwrap();
+        let (mut a, mut b) = ([0u8; 7], [0u8; 50]);
+        let n = queue
+            .recv_vectored(&mut [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)])
+            .unwrap();
+        assert_eq!(n, IPV4.len());
+        assert_eq!(a[..], IPV4[..7]);
+        assert_eq!(b[..13], IPV4[7..]);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // socket pairs and readv/writev are system calls Miri does not run
+    fn utun_queue_with_packet_info_passes_the_header() {
+        let (queue, kernel) = pair(true, None);
+        assert!(queue.has_packet_info());
+        assert_eq!(queue.frame_overhead(), HEADER_LEN);
+        let raw = with_header(30, &ipv6(40));
+        assert_eq!(queue.send(&raw).unwrap(), raw.len());
+        assert_eq!(from_kernel(&kernel), raw);
+        kernel.send(&with_header(2, IPV4)).unwrap();
+        let mut buf = [0u8; 100];
+        let n = queue.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &with_header(2, IPV4)[..]);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // socket pairs and readv/writev are system calls Miri does not run
+    fn macos_simulated_tap_queue_frames_strips_and_answers() {
+        let sim = Arc::new(EthernetSim::new(USER));
+        let (queue, kernel) = pair(false, Some(Arc::clone(&sim)));
+        assert_eq!((queue.layer(), queue.frame_overhead()), (Layer::Tap, 14));
+        // Kernel → user: a frame from the peer, the header written in front of the packet.
+        kernel.send(&with_header(2, IPV4)).unwrap();
+        let mut buf = [0u8; 100];
+        let n = queue.recv(&mut buf).unwrap();
+        assert_eq!(n, 14 + IPV4.len());
+        assert_eq!(buf[..14], ethernet_header(USER, PEER_MAC, ETHERTYPE_IPV4));
+        assert_eq!(&buf[14..n], IPV4);
+        assert!(
+            queue.recv(&mut [0u8; 13]).is_err(),
+            "no room for the header"
+        );
+        // User → kernel: the frame stripped, the family from the EtherType's packet.
+        let mut frame = ethernet_header(PEER_MAC, USER, 0x86dd).to_vec();
+        frame.extend_from_slice(&ipv6(40));
+        assert_eq!(queue.send(&frame).unwrap(), frame.len());
+        assert_eq!(from_kernel(&kernel), with_header(30, &ipv6(40)));
+        // An ARP request: answered by the next receive, nothing reaches the kernel.
+        let mut arp = ethernet_header([0xff; 6], USER, ETHERTYPE_ARP).to_vec();
+        arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+        arp.extend_from_slice(&USER);
+        arp.extend_from_slice(&[10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1]);
+        assert_eq!(queue.send(&arp).unwrap(), arp.len());
+        assert!(queue.has_pending());
+        let n = queue.recv(&mut buf).unwrap();
+        assert_eq!((n, &buf[20..22]), (42, &[0, 2][..]));
+        assert!(!queue.has_pending());
+        // Not IP: taken, dropped, counted.
+        let lldp = ethernet_header([0x01, 0x80, 0xc2, 0, 0, 0x0e], USER, 0x88cc);
+        assert_eq!(queue.send(&lldp).unwrap(), 14);
+        assert_eq!(sim.dropped(), 1);
+        kernel.set_nonblocking(true).unwrap();
+        assert!(
+            kernel.recv(&mut buf).is_err(),
+            "a dropped frame reached the kernel"
+        );
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // socket pairs and readv/writev are system calls Miri does not run
+    fn macos_simulated_tap_queue_vectored_frames() {
+        let sim = Arc::new(EthernetSim::new(USER));
+        let (queue, kernel) = pair(false, Some(sim));
+        // A long frame whose header is split across buffers: gathered without a copy.
+        let mut frame = ethernet_header(PEER_MAC, USER, 0x86dd).to_vec();
+        frame.extend_from_slice(&ipv6(400));
+        let parts = [
+            IoSlice::new(&frame[..5]),
+            IoSlice::new(&frame[5..14]),
+            IoSlice::new(&frame[14..15]),
+            IoSlice::new(&frame[15..]),
+        ];
+        assert_eq!(queue.send_vectored(&parts).unwrap(), frame.len());
+        assert_eq!(from_kernel(&kernel), with_header(30, &ipv6(400)));
+        // A short one, header split too: examined whole.
+        let mut short = ethernet_header(PEER_MAC, USER, ETHERTYPE_IPV4).to_vec();
+        short.extend_from_slice(IPV4);
+        let parts = [IoSlice::new(&short[..3]), IoSlice::new(&short[3..])];
+        assert_eq!(queue.send_vectored(&parts).unwrap(), short.len());
+        assert_eq!(from_kernel(&kernel), with_header(2, IPV4));
+        // Receiving into several buffers: the header in the first one.
+        kernel.send(&with_header(2, IPV4)).unwrap();
+        let (mut a, mut b) = ([0u8; 16], [0u8; 64]);
+        let n = queue
+            .recv_vectored(&mut [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)])
+            .unwrap();
+        assert_eq!(n, 14 + IPV4.len());
+        assert_eq!(a[..14], ethernet_header(USER, PEER_MAC, ETHERTYPE_IPV4));
+        assert_eq!(a[14..], IPV4[..2]);
+        assert_eq!(b[..IPV4.len() - 2], IPV4[2..]);
+    }
+}

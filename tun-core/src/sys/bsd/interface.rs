@@ -140,8 +140,8 @@ impl Interface {
         unsafe { self.ifreq_ioctl(abi::SIOCSIFFLAGS, &mut ifr) }
     }
 
-    #[cfg(tun_freebsd)]
     /// The link-level entry of `getifaddrs`: the interface type and its address.
+    #[cfg(tun_freebsd)]
     fn link(&self) -> io::Result<libc::sockaddr_dl> {
         let name = self.current_name()?;
         let list = InterfaceAddresses::new()?;
@@ -153,9 +153,9 @@ impl Interface {
         link.ok_or_else(|| io::Error::from_raw_os_error(libc::ENXIO))
     }
 
-    #[cfg(tun_freebsd)]
     /// The interface type (FreeBSD: `IFT_ETHER` for TAP, `IFT_PPP` for TUN), to tell which kind
     /// an existing interface is.
+    #[cfg(tun_freebsd)]
     pub(crate) fn link_type(&self) -> io::Result<u8> {
         Ok(self.link()?.sdl_type)
     }

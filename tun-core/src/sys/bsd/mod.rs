@@ -30,7 +30,9 @@ pub(crate) mod sockaddr;
 pub(crate) mod control;
 #[cfg(tun_bsd)]
 mod interface;
-#[cfg(tun_bsd)]
+// Plain fd I/O: also compiled into every Unix test build, where the macOS queue's tests run it
+// over socket pairs.
+#[cfg(any(tun_bsd, all(test, tun_fd)))]
 pub(crate) mod tun_io;
 
 #[cfg(tun_bsd)]

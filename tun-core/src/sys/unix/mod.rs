@@ -1,7 +1,7 @@
 //! What every Unix platform module shares: the C error convention, a queue fd's packet I/O and
 //! non-blocking switch, `struct ifreq` helpers, and the interruptible wait for a packet
-//! (`wait.rs`). Linux and Android use all of it today; macOS, iOS and FreeBSD will too, so none
-//! of this is written twice. It is compiled on every Unix target (`cfg(tun_fd)`), since the
+//! (`wait.rs`). Linux and Android use all of it; macOS, iOS and FreeBSD the fd and wait parts
+//! (their `ifreq` differs), so none of this is written twice. It is compiled on every Unix target (`cfg(tun_fd)`), since the
 //! interruptible wait works on any fd.
 
 // Until the other Unix platforms have their modules, only Linux uses the queue helpers.
@@ -17,8 +17,8 @@ use std::io;
 
 pub(crate) use self::fd::Fd;
 // The BSD header framing and Linux's virtio header build their own iovec arrays, bounded like
-// `Fd`'s.
-#[cfg(any(tun_bsd, tun_linux))]
+// `Fd`'s (and the BSD framing's tests run over socket pairs on every Unix test build).
+#[cfg(any(tun_bsd, tun_linux, test))]
 pub(crate) use self::fd::MAX_IOVECS;
 #[cfg(tun_linux)]
 pub(crate) use self::ifreq::{from_c_char, ifreq_name, ifreq_with_name, to_c_char};

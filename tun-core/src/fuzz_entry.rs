@@ -197,7 +197,7 @@ pub fn offload_coalesce(bytes: &[u8]) {
     let list = if mode & 4 == 0 {
         let mut entropy = FuzzBytes(rest);
         let max_mss = 1 + entropy.below(1500) as usize;
-        testing::random_batch(&mut entropy, 160, max_mss)
+        testing::random_batch(&mut entropy, 64, max_mss)
     } else {
         let mut list = List::default();
         let mut rest = rest;

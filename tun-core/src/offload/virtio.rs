@@ -9,7 +9,6 @@
 /// the sum from `csum_start` to the end, complemented, goes at `csum_start + csum_offset`.
 pub(crate) const NEEDS_CSUM: u8 = 1;
 /// `VIRTIO_NET_HDR_F_DATA_VALID`: the checksum was verified (reads only; nothing to do).
-#[allow(dead_code)] // Named for the reader of a header dump; nothing depends on it.
 pub(crate) const DATA_VALID: u8 = 2;
 
 /// `VIRTIO_NET_HDR_GSO_NONE`: one ordinary packet.

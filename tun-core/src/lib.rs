@@ -33,8 +33,9 @@
 //! - [`Layer`], [`InterfaceAddress`] and the limits ([`MIN_MTU`], [`MAX_MTU`], ...).
 //!
 //! All system calls and all `unsafe` are in a private platform layer: Linux (and Android) and
-//! FreeBSD, on a Unix layer the other Unix platforms will share; every other target compiles and
-//! reports [`ErrorKind::Unsupported`]. Items that exist only on some platforms say which in their
+//! FreeBSD, on a Unix layer the other Unix platforms will share, and Windows (Wintun, with
+//! `wintun.dll` loaded at run time); every other target compiles and reports
+//! [`ErrorKind::Unsupported`]. Items that exist only on some platforms say which in their
 //! docs (and carry a badge on docs.rs).
 //!
 //! ## Common tasks
@@ -220,7 +221,11 @@
 //! ## Privileges
 //! On Linux, creating a device needs `CAP_NET_ADMIN` (root, or `setcap cap_net_admin+ep`),
 //! except attaching to a persistent device whose owner or group (`Builder::owner`,
-//! `Builder::group`) is the caller's. On FreeBSD, creating an interface needs root.
+//! `Builder::group`) is the caller's. On FreeBSD, creating an interface needs root. On
+//! Windows, creating a Wintun adapter (and installing its driver the first time) and changing
+//! its addresses or MTU need Administrator rights, and `wintun.dll` (<https://www.wintun.net>,
+//! of the program's architecture) must be next to the executable, in System32, or at the path
+//! given to `Builder::wintun_path`.
 
 // Library code never panics on input or kernel answers (tests may).
 #![cfg_attr(

@@ -259,3 +259,24 @@ fn the_interrupter_ends_blocked_and_later_interruptible_reads() {
     // The plain recv is not affected.
     assert_eq!(device.recv(&mut buf).unwrap(), 64);
 }
+
+#[test]
+fn a_name_taken_by_another_kind_of_interface_is_refused_not_renamed() {
+    let Some(path) = std::env::var_os("TUN_FAKE_WINTUN") else {
+        println!("*** SKIPPED: TUN_FAKE_WINTUN is not set (scripts/wine-test builds and sets it)");
+        return;
+    };
+    // Wine names its interfaces after the host's: `lo` always exists and is no Wintun adapter.
+    // Creating over it would make Wintun rename it; the build refuses instead.
+    let err = Device::builder()
+        .name("lo")
+        .wintun_path(path)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), tun_core::ErrorKind::NameInUse, "{err}");
+    assert!(
+        err.hint()
+            .is_some_and(|hint| hint.contains("not a Wintun adapter")),
+        "{err}"
+    );
+}

@@ -280,3 +280,28 @@ fn a_name_taken_by_another_kind_of_interface_is_refused_not_renamed() {
         "{err}"
     );
 }
+
+#[test]
+fn a_blocking_send_on_a_full_ring_goes_through_once_there_is_room() {
+    let Some(device) = device("loop7", SMALL_RING) else {
+        return;
+    };
+    device.set_nonblocking(true).unwrap();
+    let mut sent = 0u16;
+    while device.send(&packet(sent, 1500)).is_ok() {
+        sent += 1;
+    }
+    device.set_nonblocking(false).unwrap();
+    let (done, finished) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| done.send(device.send(&packet(sent, 1500))).unwrap());
+        // No room, no signal for room: the sender retries (yielding), it does not fail.
+        assert!(finished.recv_timeout(Duration::from_millis(100)).is_err());
+        let mut buf = vec![0; 2000];
+        device.recv(&mut buf).unwrap();
+        finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the blocking send never found the room")
+            .unwrap();
+    });
+}

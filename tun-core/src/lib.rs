@@ -37,8 +37,9 @@
 //!
 //! All system calls and all `unsafe` are in a private platform layer: Linux (and Android),
 //! FreeBSD, and macOS and iOS (utun, with a simulated TAP device on macOS), on Unix and BSD
-//! layers they share; every other target compiles and reports [`ErrorKind::Unsupported`]. Items that exist only on some platforms say which in their
-//! docs (and carry a badge on docs.rs).
+//! layers they share, and Windows (Wintun, with `wintun.dll` loaded at run time); every other
+//! target compiles and reports [`ErrorKind::Unsupported`]. Items that exist only on some
+//! platforms say which in their docs (and carry a badge on docs.rs).
 //!
 //! ## Common tasks
 //! Every example creates a real device, so each needs `CAP_NET_ADMIN` to run. Runnable programs
@@ -245,6 +246,10 @@
 //! `Builder::group`) is the caller's. On FreeBSD and macOS, creating an interface needs root.
 //! On iOS only the system creates one: a packet tunnel provider adopts it
 //! (`Device::from_system_tunnel`), and its settings belong to `NEPacketTunnelNetworkSettings`.
+//! On Windows, creating a Wintun adapter (and installing its driver the first time) and changing
+//! its addresses or MTU need Administrator rights, and `wintun.dll` (<https://www.wintun.net>,
+//! of the program's architecture) must be next to the executable, in System32, or at the path
+//! given to `Builder::wintun_path`.
 
 // Library code never panics on input or kernel answers (tests may).
 #![cfg_attr(

@@ -259,3 +259,49 @@ fn the_interrupter_ends_blocked_and_later_interruptible_reads() {
     // The plain recv is not affected.
     assert_eq!(device.recv(&mut buf).unwrap(), 64);
 }
+
+#[test]
+fn a_name_taken_by_another_kind_of_interface_is_refused_not_renamed() {
+    let Some(path) = std::env::var_os("TUN_FAKE_WINTUN") else {
+        println!("*** SKIPPED: TUN_FAKE_WINTUN is not set (scripts/wine-test builds and sets it)");
+        return;
+    };
+    // Wine names its interfaces after the host's: `lo` always exists and is no Wintun adapter.
+    // Creating over it would make Wintun rename it; the build refuses instead.
+    let err = Device::builder()
+        .name("lo")
+        .wintun_path(path)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), tun_core::ErrorKind::NameInUse, "{err}");
+    assert!(
+        err.hint()
+            .is_some_and(|hint| hint.contains("not a Wintun adapter")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_blocking_send_on_a_full_ring_goes_through_once_there_is_room() {
+    let Some(device) = device("loop7", SMALL_RING) else {
+        return;
+    };
+    device.set_nonblocking(true).unwrap();
+    let mut sent = 0u16;
+    while device.send(&packet(sent, 1500)).is_ok() {
+        sent += 1;
+    }
+    device.set_nonblocking(false).unwrap();
+    let (done, finished) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| done.send(device.send(&packet(sent, 1500))).unwrap());
+        // No room, no signal for room: the sender retries (yielding), it does not fail.
+        assert!(finished.recv_timeout(Duration::from_millis(100)).is_err());
+        let mut buf = vec![0; 2000];
+        device.recv(&mut buf).unwrap();
+        finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the blocking send never found the room")
+            .unwrap();
+    });
+}

@@ -30,7 +30,7 @@ pub(crate) fn create(_config: &Config) -> Result<Created> {
     Err(Error::unsupported(
         Operation::Create,
         format!(
-            "TUN/TAP devices are not supported on {} yet (supported: Linux, Android, FreeBSD)",
+            "TUN/TAP devices are not supported on {} yet (supported: Linux, Android, FreeBSD, Windows)",
             std::env::consts::OS
         ),
     ))

@@ -171,8 +171,12 @@ impl Queue {
         interrupt: Option<&Event>,
         timeout: Option<Duration>,
     ) -> io::Result<Wait> {
-        let mut handles = vec![self.session.read_event, self.session.shutdown.handle()];
-        handles.extend(interrupt.map(Event::handle));
+        let handles = [
+            self.session.read_event,
+            self.session.shutdown.handle(),
+            interrupt.map_or(std::ptr::null_mut(), Event::handle),
+        ];
+        let count = if interrupt.is_some() { 3 } else { 2 };
         let millis = match timeout {
             // Rounded up, so that a short timeout does not become a busy loop.
             Some(timeout) => u32::try_from(timeout.as_nanos().div_ceil(1_000_000))
@@ -180,10 +184,9 @@ impl Queue {
                 .min(INFINITE - 1),
             None => INFINITE,
         };
-        // SAFETY: two or three open handles, none closed during the wait (the session and the
-        // interrupt outlive this call).
-        let woken =
-            unsafe { WaitForMultipleObjects(handles.len() as u32, handles.as_ptr(), 0, millis) };
+        // SAFETY: the first `count` handles are open, and none is closed during the wait (the
+        // session and the interrupt outlive this call).
+        let woken = unsafe { WaitForMultipleObjects(count, handles.as_ptr(), 0, millis) };
         match woken {
             WAIT_OBJECT_0 => Ok(Wait::Readable),
             WAIT_TIMEOUT => Ok(Wait::Elapsed),

@@ -413,6 +413,7 @@ const UDP_SENDS: usize = 200;
 fn udp_segments_through_a_batch_relay_arrive_whole() {
     let received = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&received);
+    let progress = Arc::clone(&received);
     let (bound_tx, bound_rx) = mpsc::channel::<()>();
     let Some(outcome) = through_relay(
         relay_batches,
@@ -461,10 +462,14 @@ fn udp_segments_through_a_batch_relay_arrive_whole() {
                     datagram[..4].copy_from_slice(&(number as u32).to_be_bytes());
                 }
                 socket.send_to(&send, "10.66.0.2:5002").unwrap();
-                // Paced, so that no socket buffer on the way overflows.
-                std::thread::sleep(Duration::from_micros(300));
+                // Paced by the receiver, so that no queue on the way overflows however loaded
+                // the machine is (a loss then is the relay's).
+                let sent = ((round + 1) * UDP_SEGMENTS_PER_SEND) as u64;
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while progress.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
             }
-            std::thread::sleep(Duration::from_millis(500));
         },
     ) else {
         return;

@@ -429,35 +429,45 @@ impl Rx {
         Ok(Arrival::Segments)
     }
 
-    /// Writes the next pending segment into `buf` (its first `buf.len()` bytes if it is
-    /// longer, like a plain read into a short buffer).
-    fn next_segment(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    /// The length of the next pending segment, if there is one.
+    fn next_len(&self) -> Option<usize> {
+        let pending = self.pending.as_ref()?;
+        Some(pending.segments.segment_len(pending.next))
+    }
+
+    /// Writes the next pending segment into `out` (long enough: `next_len`) and moves on,
+    /// forgetting the super-packet after its last segment.
+    fn write_next(&mut self, out: &mut [u8]) -> io::Result<Option<usize>> {
         let Some(pending) = self.pending.as_mut() else {
             return Ok(None);
         };
-        let index = pending.next;
-        pending.next += 1;
         let Pending {
             segments,
+            next,
             start,
             len,
-            next,
         } = *pending;
-        if next >= segments.count() {
+        pending.next += 1;
+        if next + 1 >= segments.count() {
             self.pending = None;
         }
-        let packet = self.packet(start, len);
-        let segment_len = segments.segment_len(index);
+        let written = segments
+            .write_segment(self.packet(start, len), next, out)
+            .map_err(malformed)?;
+        Ok(Some(written))
+    }
+
+    /// Writes the next pending segment into `buf` (its first `buf.len()` bytes if it is
+    /// longer, like a plain read into a short buffer).
+    fn next_segment(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        let Some(segment_len) = self.next_len() else {
+            return Ok(None);
+        };
         if buf.len() >= segment_len {
-            let written = segments
-                .write_segment(packet, index, buf)
-                .map_err(malformed)?;
-            return Ok(Some(written));
+            return self.write_next(buf);
         }
         let mut whole = vec![0; segment_len];
-        segments
-            .write_segment(packet, index, &mut whole)
-            .map_err(malformed)?;
+        self.write_next(&mut whole)?;
         let (part, _) = whole.split_at(buf.len());
         buf.copy_from_slice(part);
         Ok(Some(buf.len()))
@@ -465,27 +475,13 @@ impl Rx {
 
     /// Moves pending segments into `batch` while they fit.
     fn drain_into(&mut self, batch: &mut PacketBatch) -> io::Result<()> {
-        while let Some(pending) = self.pending.as_mut() {
-            let segment_len = pending.segments.segment_len(pending.next);
+        while let Some(segment_len) = self.next_len() {
             if !batch.fits(segment_len) {
                 break;
             }
-            let index = pending.next;
-            pending.next += 1;
-            let Pending {
-                segments,
-                start,
-                len,
-                next,
-            } = *pending;
-            if next >= segments.count() {
-                self.pending = None;
+            if let Some(written) = self.write_next(batch.tail_mut())? {
+                batch.commit(written, true);
             }
-            let packet = self.packet(start, len);
-            let written = segments
-                .write_segment(packet, index, batch.tail_mut())
-                .map_err(malformed)?;
-            batch.commit(written, true);
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 
 OURS = ["core", "tokio-ct", "tokio-mt", "async-std"]
-PEERS = ["tokio-tun", "tun-rs"]
+PEERS = ["tokio-tun", "tokio-tun-mt", "tun-rs"]
 VARIANT_DESC = {
     "raw": "libc open+TUNSETIFF, blocking read/write, thread per direction (floor)",
     "core": "tun-core blocking, thread per direction",
@@ -25,6 +25,7 @@ VARIANT_DESC = {
     "tokio-mt": "tun-tokio, multi-thread runtime, task per direction",
     "async-std": "tun-async-std, task per direction",
     "tokio-tun": "tokio-tun 0.16, current-thread runtime, task per direction",
+    "tokio-tun-mt": "tokio-tun 0.16, multi-thread runtime, task per direction",
     "tun-rs": "tun-rs 2.x AsyncDevice (tokio), no offload, current-thread runtime",
 }
 
@@ -44,16 +45,20 @@ RATIO_METRICS = ["tcp_gbps", "udp_kpps", "flood_kpps", "cpu_ns", "rss_mib"]
 
 def load(path):
     data = defaultdict(lambda: defaultdict(list))
+    per_pkt = defaultdict(lambda: defaultdict(list))
     order = []
     with open(path) as f:
         for line in f:
             _round, variant, metric, value = line.rstrip("\n").split("\t")
             if variant not in order:
                 order.append(variant)
+            if metric.startswith("per_pkt:"):
+                per_pkt[variant][metric[len("per_pkt:"):]].append(float(value))
+                continue
             if metric == "flood_util":
                 metric, value = "flood_busy", float(value) * 100
             data[variant][metric].append(float(value))
-    return data, order
+    return data, order, per_pkt
 
 
 def fmt(x, dec):
@@ -138,6 +143,28 @@ def targets(data):
     return out
 
 
+def event_table(per_pkt, order):
+    """The PERF_STAT counts of the flood windows, per relayed packet (medians)."""
+    events = []
+    for v in order:
+        for e in per_pkt.get(v, {}):
+            if e not in events:
+                events.append(e)
+    if not events:
+        return []
+    out = ["Events per relayed packet over the flood window (`perf stat`, medians):", ""]
+    out.append("| variant | " + " | ".join(events) + " |")
+    out.append("|---|" + "---:|" * len(events))
+    for v in order:
+        cells = []
+        for e in events:
+            vals = per_pkt.get(v, {}).get(e)
+            cells.append(f"{statistics.median(vals):.4g}" if vals else "-")
+        out.append(f"| {v} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -154,8 +181,8 @@ def machine():
 def main():
     results, docs = sys.argv[1], sys.argv[2]
     params = dict(a.split("=", 1) for a in sys.argv[3:])
-    data, order = load(results)
-    body = tables(data, order) + targets(data)
+    data, order, per_pkt = load(results)
+    body = tables(data, order) + targets(data) + event_table(per_pkt, order)
     print("\n".join(body))
     if not docs:
         return

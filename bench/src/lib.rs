@@ -102,3 +102,43 @@ pub mod tokio_relay {
         });
     }
 }
+
+/// The tokio-tun 0.16 relay, shared by its current-thread and multi-thread variants (the peer in
+/// the same runtime shapes as `tokio_relay`).
+pub mod tokio_tun_relay {
+    use std::sync::Arc;
+
+    use super::{die, start, write_error_is_transient, BUF_LEN};
+    use tokio_tun::Tun;
+
+    async fn pump(from: Arc<Tun>, to: Arc<Tun>) {
+        let mut buf = vec![0u8; BUF_LEN];
+        loop {
+            let n = from.recv(&mut buf).await.unwrap_or_else(|e| die("recv", e));
+            if let Err(e) = to.send(&buf[..n]).await {
+                if !write_error_is_transient(&e) {
+                    die("send", e);
+                }
+            }
+        }
+    }
+
+    fn open(name: &str) -> Arc<Tun> {
+        let mut v = Tun::builder()
+            .name(name)
+            .build()
+            .unwrap_or_else(|e| die("open", e));
+        Arc::new(v.pop().unwrap_or_else(|| die("open", "no queue")))
+    }
+
+    /// Relays both ways until SIGTERM, both directions spawned as tasks of `runtime`.
+    pub fn run(runtime: tokio::runtime::Runtime) {
+        let (a, b) = start();
+        runtime.block_on(async {
+            let (a, b) = (open(&a), open(&b));
+            let forward = tokio::spawn(pump(a.clone(), b.clone()));
+            let backward = tokio::spawn(pump(b, a));
+            let _ = tokio::join!(forward, backward);
+        });
+    }
+}

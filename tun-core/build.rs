@@ -60,6 +60,11 @@ fn main() {
              FreeBSD: the address family of a TUN packet)",
         ),
         ("tun_txqueuelen", linux, "the transmit queue length setting"),
+        (
+            "tun_offload",
+            linux,
+            "segmentation and checksum offload: super-packets split on receive, coalesced on send",
+        ),
         ("tun_from_fd", linux, "adopting a queue fd opened elsewhere"),
         (
             "tun_destination_broadcast",

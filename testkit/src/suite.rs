@@ -202,6 +202,75 @@ macro_rules! adapter_suite {
                 assert_eq!(reply_received.await, [b"pong from userspace".to_vec()]);
             }
 
+            /// Twenty datagrams in through `recv_batch` (after a `recv_batch` cancelled while
+            /// nothing was waiting, which must lose nothing), twenty answers out through one
+            /// `send_batch`.
+            async fn batch_round_trip(tun: &Tun, local: Ipv4Addr, peer: SocketAddr) {
+                let mut batch = $adapter::PacketBatch::new();
+                // Cancelled before anything arrives.
+                let _ = rt::timeout(Duration::from_millis(50), tun.recv_batch(&mut batch)).await;
+                let socket = bind_udp(local.into());
+                let source = socket.local_addr().unwrap();
+                for i in 0..20u8 {
+                    socket.send_to(&[i; 64], peer).unwrap();
+                }
+                let answers_received = rt::spawn_blocking(move || {
+                    shared::receive_datagrams(&socket, 20, "the answers")
+                });
+                let mut seen = Vec::new();
+                rt::timeout(TIMEOUT, async {
+                    while seen.len() < 20 {
+                        let n = tun.recv_batch(&mut batch).await.unwrap();
+                        assert_eq!(n, batch.len());
+                        seen.extend(
+                            batch
+                                .iter()
+                                .filter(|packet| udp_to(peer)(packet))
+                                .map(|packet| packets::parse_udp_ip(packet).unwrap().payload),
+                        );
+                    }
+                })
+                .await
+                .expect("twenty datagrams through recv_batch");
+                let expected: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 64]).collect();
+                assert_eq!(seen, expected, "every datagram, in order, once");
+
+                let mut answers = $adapter::PacketBatch::with_capacity(20);
+                for payload in &seen {
+                    answers.push(&packets::udp_ip(peer, source, payload)).unwrap();
+                }
+                assert_eq!(tun.send_batch(&mut answers).await.unwrap(), 20);
+                assert!(answers.is_empty());
+                assert_eq!(answers_received.await, expected);
+            }
+
+            #[test]
+            fn batches_round_trip_after_a_cancelled_recv_batch() {
+                netns_test(|| async {
+                    let local = v4(10, 41, 0, 1);
+                    let tun = tun_with(local.into(), 24);
+                    batch_round_trip(&tun, local, "10.41.0.2:9".parse().unwrap()).await;
+                });
+            }
+
+            /// The same through an offload device: the virtio header never shows.
+            #[cfg(target_os = "linux")]
+            #[test]
+            fn offload_batches_round_trip() {
+                netns_test(|| async {
+                    let local = v4(10, 42, 0, 1);
+                    let tun = Tun::builder()
+                        .offload(true)
+                        .ipv4(local, 24)
+                        .up()
+                        .build()
+                        .unwrap()
+                        .remove(0);
+                    assert!(tun.device().offload().is_some());
+                    batch_round_trip(&tun, local, "10.42.0.2:9".parse().unwrap()).await;
+                });
+            }
+
             #[test]
             fn tun_ipv4_udp_round_trip() {
                 netns_test(|| async {

@@ -39,6 +39,9 @@ pub(crate) struct Config {
     pub(crate) multi_queue: bool,
     pub(crate) close_on_exec: bool,
     pub(crate) nonblocking: bool,
+    /// Segmentation and checksum offload with the virtio header (Linux TUN).
+    #[cfg(tun_offload)]
+    pub(crate) offload: bool,
 }
 
 impl Default for Config {
@@ -54,6 +57,8 @@ impl Default for Config {
             multi_queue: false,
             close_on_exec: true,
             nonblocking: false,
+            #[cfg(tun_offload)]
+            offload: false,
         }
     }
 }

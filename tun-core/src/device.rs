@@ -10,6 +10,7 @@ use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use crate::batch::PacketBatch;
 use crate::check::{self, MIN_IPV6_MTU};
 use crate::config::Layer;
 use crate::error::{Error, Operation, Result};
@@ -154,6 +155,46 @@ impl Device {
             return Err(empty_packet());
         }
         self.queue.send_vectored(bufs)
+    }
+
+    /// Receives packets into `batch`, which it clears first, and returns how many it holds (at
+    /// least one).
+    ///
+    /// In non-blocking mode it reads until the batch is full or no packet is waiting
+    /// (`WouldBlock` only when none was); in blocking mode it waits for one read, and takes what
+    /// that read brought. On an offload device ([`Builder::offload`](crate::Builder::offload))
+    /// one read may bring a 64 KiB super-packet, which is split into MTU-sized packets, each a
+    /// whole packet with its own headers and checksums; segments that do not fit stay pending for
+    /// the next call (or the next [`recv`](Self::recv)): nothing is dropped. Elsewhere it is one
+    /// read per packet, with the same meaning, so code written against it is portable.
+    ///
+    /// A batch makes room for packets of 1500 bytes (plus the link and packet information
+    /// headers) and grows, once, when a longer packet arrives: no packet is truncated. An error after the first packet ends
+    /// the call with what it has; a lasting one comes again on the next call. An offload read
+    /// that cannot be split (a malformed super-packet) is dropped, with
+    /// [`io::ErrorKind::InvalidData`] if it was the only thing read: keep reading after it.
+    pub fn recv_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        // No MTU query (a system call, and impossible for a device moved to another
+        // namespace): the room starts at the common MTU and grows with the first longer packet.
+        let room = crate::batch::COMMON_MTU + self.queue.frame_overhead();
+        batch.prepare_recv(room);
+        self.queue.recv_batch(batch)
+    }
+
+    /// Sends every packet of `batch` and returns how many this call wrote; on `Ok` the batch is
+    /// empty.
+    ///
+    /// On an offload device, same-flow TCP (and, with UDP segmentation, UDP) packets that the
+    /// kernel's own GRO would merge are coalesced into super-packets, written with one `writev`
+    /// each straight from the batch (no payload copy); everything else is written one packet
+    /// per call, as on every other device.
+    ///
+    /// Progress is kept in the batch: after an error (or a cancelled async call) the packets
+    /// already written are remembered, and calling again sends only the rest, never a packet
+    /// twice. A packet the kernel refused (not `WouldBlock` or `Interrupted`) counts as done,
+    /// since it would be refused again.
+    pub fn send_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        self.queue.send_batch(batch)
     }
 
     /// Switches this queue between blocking and non-blocking I/O (`WouldBlock` when no packet is
@@ -536,6 +577,63 @@ impl Device {
     }
 }
 
+capability! { tun_offload;
+/// The offloads of a device built with [`Builder::offload`](crate::Builder::offload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Offload {
+    /// TCP segmentation (TSO4 and TSO6 with checksum offload): always, on an offload device.
+    pub tcp: bool,
+    /// UDP segmentation (USO4 and USO6): from Linux 6.2.
+    pub udp: bool,
+}
+}
+
+capability! { tun_offload;
+/// Segmentation and checksum offload (Linux and Android).
+impl Device {
+    /// The offloads the kernel granted, or `None` for a device built without
+    /// [`Builder::offload`](crate::Builder::offload).
+    pub fn offload(&self) -> Option<Offload> {
+        self.queue.offload().map(|granted| Offload {
+            tcp: granted.tcp,
+            udp: granted.udp,
+        })
+    }
+
+    /// Whether [`send_batch`](Self::send_batch) coalesces TCP and UDP packets: `(tcp, udp)`.
+    /// Both `false` without offload, and after the kernel refused a coalesced write with
+    /// `EINVAL` (some 6.1, 6.6 and 6.10 kernels do), when this queue stops coalescing for good.
+    pub fn coalescing(&self) -> (bool, bool) {
+        self.queue.coalescing()
+    }
+
+    /// Test support, not API: makes the next coalesced write of [`send_batch`](Self::send_batch)
+    /// carry a virtio header the kernel refuses with `EINVAL`, as some kernels refuse every
+    /// coalesced write, so that tests on a sound kernel can watch the fallback (the members
+    /// resent one by one, coalescing off for good). Returns `false` without offload.
+    #[doc(hidden)]
+    pub fn refuse_next_coalesced_write(&self) -> bool {
+        self.queue.refuse_next_coalesced_write()
+    }
+
+    /// Turns coalescing on or off per protocol, as far as the kernel granted it (for example,
+    /// UDP off where a later hop mishandles UDP super-packets). Fails with `InvalidInput` on a
+    /// device without offload.
+    pub fn set_coalescing(&self, tcp: bool, udp: bool) -> Result<()> {
+        if self.queue.set_coalescing(tcp, udp) {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                Operation::SetOffload,
+                self.name(),
+                "the device was built without offload: nothing to coalesce".into(),
+            ))
+        }
+    }
+}
+}
+
 capability! { tun_txqueuelen;
 /// The transmit queue length (Linux and Android).
 impl Device {
@@ -635,6 +733,11 @@ impl Device {
         loop {
             if interrupt.is_some_and(|interrupt| interrupt.is_raised()) {
                 return Err(interrupted());
+            }
+            // Segments of a super-packet already read wait in the queue, not in the fd.
+            #[cfg(tun_offload)]
+            if self.queue.has_pending() {
+                return self.queue.recv(buf);
             }
             let remaining = deadline
                 .map(|deadline| deadline.saturating_duration_since(std::time::Instant::now()));

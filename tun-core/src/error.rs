@@ -236,6 +236,8 @@ pub enum Operation {
     StartReactor,
     /// Making the pipe behind a device's `Interrupter`.
     CreateInterrupter,
+    /// Turning segmentation and checksum offload on (or, for a device that had it, off).
+    SetOffload,
 }
 
 impl Operation {
@@ -250,6 +252,7 @@ impl Operation {
             AdoptFd => "adopt a TUN/TAP fd",
             OpenControlSocket => "open control socket",
             SetNonblocking => "set non-blocking mode",
+            SetOffload => "set offloads",
             GetIndex => "get interface index",
             GetMtu => "get MTU",
             SetMtu => "set MTU",

@@ -28,6 +28,9 @@
 //! - [`Device`]: one queue. Packet I/O on `&self` (blocking, non-blocking, with a timeout or
 //!   interruptible: `Interrupter`, Unix), the run-time getters and setters, `AsFd`/`AsRawFd`/
 //!   `IntoRawFd`, `Read`/`Write` with packet semantics, `mio::event::Source` (feature `mio`).
+//! - [`PacketBatch`]: many packets per call with [`Device::recv_batch`] and
+//!   [`Device::send_batch`], on every platform; on Linux with `Builder::offload`, the kernel's
+//!   64 KiB super-packets split on receive and same-flow packets coalesced on send.
 //! - [`Error`], [`ErrorKind`], [`Operation`]: what failed, on which device, the OS error, and a
 //!   hint; packet I/O returns [`std::io::Error`].
 //! - [`Layer`], [`InterfaceAddress`] and the limits ([`MIN_MTU`], [`MAX_MTU`], ...).
@@ -124,6 +127,25 @@
 //! ```
 //! With tokio, the same with one task per queue: `tun_tokio::Tun::builder().queues(4).build()?`
 //! and a `tokio::spawn` per `Tun`.
+//!
+//! ### A fast relay: batches and offload (Linux, Android)
+//! ```no_run
+//! use tun_core::{Device, PacketBatch};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // With offload, one read may bring a 64 KiB TCP super-packet: recv_batch splits it.
+//! let open = |name: &str| -> Result<Device, tun_core::Error> {
+//!     Ok(Device::builder().name(name).offload(true).up().build()?.remove(0))
+//! };
+//! let (a, b) = (open("relay-a")?, open("relay-b")?);
+//! let mut batch = PacketBatch::new(); // up to 128 packets, reused: no allocation per packet
+//! loop {
+//!     a.recv_batch(&mut batch)?; // at least one packet, each a whole MTU-sized IP packet
+//!     batch.retain(|packet| packet.first().is_some_and(|v| v >> 4 == 4)); // IPv4 only
+//!     b.send_batch(&mut batch)?; // same-flow packets coalesced into super-packets again
+//! }
+//! # }
+//! ```
 //!
 //! ### A `mio` event loop (feature `mio`)
 //! ```no_run
@@ -233,18 +255,22 @@
 #[macro_use]
 mod sys;
 
+mod batch;
 mod builder;
 mod check;
 mod config;
 mod device;
 mod error;
 mod net;
+// Linux TUN offload's pure part (virtio header, checksums, split, merge planning).
+mod offload;
 
 // The fuzz targets' way in (`fuzz/`): only `cargo fuzz` builds it (`--cfg fuzzing`); not API.
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzz_entry;
 
+pub use crate::batch::{PacketBatch, PushError, DEFAULT_BATCH_PACKETS, MAX_BATCH_PACKET_LEN};
 pub use crate::builder::{Builder, FromDevice};
 pub use crate::check::{MAX_MTU, MIN_IPV6_MTU, MIN_MTU};
 pub use crate::config::Layer;
@@ -260,6 +286,10 @@ capability! { tun_linux;
     /// The longest interface name the platform accepts, in bytes (Linux: `IFNAMSIZ` less the
     /// NUL).
     pub const MAX_NAME_LEN: usize = sys::MAX_NAME_LEN;
+}
+
+capability! { tun_offload;
+    pub use crate::device::Offload;
 }
 
 capability! { tun_multi_queue;

@@ -214,6 +214,63 @@ impl Tun {
             .try_io(Direction::Send, |device| device.send_vectored(bufs))
     }
 
+    /// Receives packets into `batch` (cleared first) and returns how many it holds, at least
+    /// one: every packet waiting, up to the batch's capacity, with super-packets of an offload
+    /// device split ([`Device::recv_batch`]). Waits only when none is waiting.
+    ///
+    /// Cancel safe: packets are taken from the kernel only in the poll that returns them
+    /// (segments of a super-packet that did not fit stay pending in the device).
+    pub async fn recv_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        self.io
+            .io_first(Direction::Recv, |device| device.recv_batch(batch))
+            .await
+    }
+
+    /// Sends every packet of `batch`, coalesced on an offload device
+    /// ([`Device::send_batch`]), and returns how many this call wrote; the batch is empty
+    /// afterwards.
+    ///
+    /// Cancel safe and retry safe: progress is kept in the batch, so calling again after a
+    /// cancelled or failed call sends only the packets not yet written, never one twice.
+    pub async fn send_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        self.io
+            .io_first(Direction::Send, |device| device.send_batch(batch))
+            .await
+    }
+
+    /// [`recv_batch`](Self::recv_batch) if a packet is waiting, `WouldBlock` otherwise.
+    pub fn try_recv_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Recv, |device| device.recv_batch(batch))
+    }
+
+    /// [`send_batch`](Self::send_batch) if the device is writable, `WouldBlock` otherwise
+    /// (with the progress kept in the batch).
+    pub fn try_send_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Send, |device| device.send_batch(batch))
+    }
+
+    /// Polls to receive packets into `batch` ([`recv_batch`](Self::recv_batch)).
+    pub fn poll_recv_batch(
+        &self,
+        cx: &mut Context<'_>,
+        batch: &mut PacketBatch,
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Recv, |device| device.recv_batch(batch))
+    }
+
+    /// Polls to send every packet of `batch` ([`send_batch`](Self::send_batch)).
+    pub fn poll_send_batch(
+        &self,
+        cx: &mut Context<'_>,
+        batch: &mut PacketBatch,
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Send, |device| device.send_batch(batch))
+    }
+
     /// Waits until a packet may be waiting (or the device failed). Follow with
     /// [`try_recv`](Self::try_recv), which may still return `WouldBlock`. Cancel safe.
     pub async fn readable(&self) -> io::Result<()> {

@@ -61,6 +61,12 @@ impl Queue {
     pub(crate) fn send_vectored(&self, _bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match *self {}
     }
+    pub(crate) fn recv_batch(&self, _batch: &mut crate::batch::PacketBatch) -> io::Result<usize> {
+        match *self {}
+    }
+    pub(crate) fn send_batch(&self, _batch: &mut crate::batch::PacketBatch) -> io::Result<usize> {
+        match *self {}
+    }
     pub(crate) fn set_nonblocking(&self, _nonblocking: bool) -> io::Result<()> {
         match *self {}
     }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::abi;
+use crate::batch::{self, PacketBatch};
 use crate::config::Layer;
 use crate::sys::bsd::control::{self, ifreq_with_name};
 use crate::sys::bsd::framing::{sent_len, AddressFamilies, HEADER_LEN};
@@ -154,6 +155,20 @@ impl Queue {
 
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.fd.set_nonblocking(nonblocking)
+    }
+
+    /// One read per packet (the driver has no offload); reads on while there are packets in
+    /// non-blocking mode, which is asked of the fd (one `fcntl` per batch).
+    pub(crate) fn recv_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        let nonblocking = self.fd.is_nonblocking()?;
+        batch::recv_each(batch, nonblocking, |tail, spill| {
+            self.recv_vectored(&mut [IoSliceMut::new(tail), IoSliceMut::new(spill)])
+        })
+    }
+
+    /// One write per packet.
+    pub(crate) fn send_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        batch::send_each(batch, |packet| self.send(packet))
     }
 
     /// A second fd for this device (the same open file), with the same framing and lifetime.

@@ -40,6 +40,10 @@ fn is_setting(operation: Operation) -> bool {
 /// ioctls and rtnetlink requests.
 const ANDROID_SETTING_HINT: &str = "Android apps may not change interface settings: set them on      VpnService.Builder (addAddress, setMtu, addRoute) before establish()";
 pub(crate) fn error_kind(operation: Operation, err: &io::Error) -> Option<ErrorKind> {
+    // The one offload failure without an errno: the device's other queues use the other mode.
+    if operation == Operation::SetOffload && err.raw_os_error().is_none() {
+        return Some(ErrorKind::Incompatible);
+    }
     Some(match err.raw_os_error()? {
         // EINVAL means "another kind of device" only when one of that name exists (the build
         // checks, and reports ATTACH then); otherwise the kernel refused the name or the flags.
@@ -61,6 +65,10 @@ pub(crate) fn error_kind(operation: Operation, err: &io::Error) -> Option<ErrorK
 
 pub(crate) fn hint(operation: Operation, err: &io::Error) -> Option<&'static str> {
     Some(match err.raw_os_error()? {
+        libc::EINVAL | libc::ENOTTY if operation == Operation::SetOffload => {
+            "the kernel refused checksum and TCP segmentation offload (TUNSETOFFLOAD) for this \
+             device: build it without `Builder::offload`"
+        }
         libc::EACCES if is_ipv6_change(operation) => {
             "IPv6 is disabled on this device (sysctl net.ipv6.conf.<name>.disable_ipv6 = 1, \
              or IPv6 is off system-wide), or its MTU is below 1280"

@@ -13,6 +13,7 @@ mod interface;
 mod name;
 mod netlink;
 mod queue;
+mod vnet;
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -40,6 +41,7 @@ pub(crate) fn create(config: &Config) -> Result<Created> {
         multi_queue: config.multi_queue || config.queues > 1,
         close_on_exec: config.close_on_exec,
         nonblocking: config.nonblocking,
+        offload: config.offload,
     };
     let (first, name) = Queue::open(&config.name, options)
         .map_err(|(operation, err)| Error::new(operation, &config.name, err))?;
@@ -78,7 +80,10 @@ pub(crate) fn adopt(fd: OwnedFd) -> Result<(Queue, Interface)> {
         .packet_info()
         .map_err(|err| Error::new(Operation::AdoptFd, interface.name(), err))?
         .unwrap_or(false);
-    Ok((Queue::adopt(fd, layer, packet_info), interface))
+    let vnet_header = i32::from(flags) & libc::IFF_VNET_HDR != 0;
+    let queue = Queue::adopt(fd, layer, packet_info, vnet_header)
+        .map_err(|err| Error::new(Operation::AdoptFd, interface.name(), err))?;
+    Ok((queue, interface))
 }
 
 impl Interface {
@@ -90,6 +95,7 @@ impl Interface {
             multi_queue: true,
             close_on_exec: true,
             nonblocking: false,
+            offload: like.offload().is_some(),
         };
         let fail = |operation, err| Error::new(operation, self.name(), err);
         // TUNSETIFF goes by name and creates a device where none has it: make sure the name is

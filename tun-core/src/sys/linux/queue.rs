@@ -5,6 +5,10 @@ use std::ffi::CString;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::vnet::{self, Granted, Vnet};
+use crate::batch::{self, PacketBatch};
 
 use crate::config::Layer;
 use crate::error::Operation;
@@ -21,6 +25,8 @@ pub(crate) struct OpenOptions {
     pub(crate) multi_queue: bool,
     pub(crate) close_on_exec: bool,
     pub(crate) nonblocking: bool,
+    /// `IFF_VNET_HDR` with checksum and segmentation offloads (TUN only).
+    pub(crate) offload: bool,
 }
 
 impl OpenOptions {
@@ -36,6 +42,9 @@ impl OpenOptions {
         if self.multi_queue {
             flags |= libc::IFF_MULTI_QUEUE;
         }
+        if self.offload {
+            flags |= libc::IFF_VNET_HDR;
+        }
         // All flags above fit in 16 bits (the width of `ifr_flags`).
         flags as libc::c_short
     }
@@ -47,6 +56,11 @@ pub(crate) struct Queue {
     fd: Fd,
     layer: Layer,
     packet_info: bool,
+    /// Mirrors the fd's `O_NONBLOCK` (set through this queue): `recv_batch` reads on only in
+    /// non-blocking mode.
+    nonblocking: AtomicBool,
+    /// Present on an offload queue (`IFF_VNET_HDR`).
+    vnet: Option<Box<Vnet>>,
 }
 
 /// Whether a device of this name exists in the calling thread's namespace (where `/dev/net/tun`
@@ -99,10 +113,12 @@ impl Queue {
             .map_err(|err| (Operation::Open, err))?;
         // SAFETY: `open` just returned this fd; nothing else owns it.
         let fd = Fd::from(unsafe { OwnedFd::from_raw_fd(raw) });
-        let queue = Queue {
+        let mut queue = Queue {
             fd,
             layer: options.layer,
             packet_info: options.packet_info,
+            nonblocking: AtomicBool::new(options.nonblocking),
+            vnet: None,
         };
         let mut ifr = ifreq_with_name(name).map_err(|err| (Operation::Create, err))?;
         ifr.ifr_ifru.ifru_flags = options.flags();
@@ -119,16 +135,49 @@ impl Queue {
                 (operation, err)
             },
         )?;
-        Ok((queue, ifreq_name(&ifr)))
+        let name = ifreq_name(&ifr);
+        // Joining a multi-queue device that has other queues keeps the device's mode, whatever
+        // this queue asked for: a queue whose reads would carry headers it does not expect (or
+        // lack them) is refused.
+        let (_, flags) = queue.get_iff().map_err(|err| (Operation::Attach, err))?;
+        let has_vnet_header = i32::from(flags) & libc::IFF_VNET_HDR != 0;
+        if has_vnet_header != options.offload {
+            return Err((Operation::SetOffload, offload_mismatch(has_vnet_header)));
+        }
+        if options.offload {
+            let granted =
+                vnet::set_offloads(&queue.fd).map_err(|err| (Operation::SetOffload, err))?;
+            queue.vnet = Some(Box::new(Vnet::new(granted)));
+        } else if options.layer == Layer::Tun {
+            // The offload mask is device-wide and outlives its queues: a persistent device that
+            // had offload would still hand this queue super-packets, which it cannot parse.
+            vnet::set_offload_mask(&queue.fd, 0).map_err(|err| (Operation::SetOffload, err))?;
+        }
+        Ok((queue, name))
     }
 
     /// An fd opened elsewhere, whose layer and packet-information mode the caller found out.
-    pub(crate) fn adopt(fd: OwnedFd, layer: Layer, packet_info: bool) -> Queue {
-        Queue {
-            fd: Fd::from(fd),
+    /// One with a virtio header (`IFF_VNET_HDR`) becomes an offload queue, asking the kernel for
+    /// the offloads this crate handles.
+    pub(crate) fn adopt(
+        fd: OwnedFd,
+        layer: Layer,
+        packet_info: bool,
+        vnet_header: bool,
+    ) -> io::Result<Queue> {
+        let fd = Fd::from(fd);
+        let vnet = if vnet_header {
+            Some(Box::new(Vnet::new(vnet::set_offloads(&fd)?)))
+        } else {
+            None
+        };
+        Ok(Queue {
+            nonblocking: AtomicBool::new(fd.is_nonblocking()?),
+            fd,
             layer,
             packet_info,
-        }
+            vnet,
+        })
     }
 
     pub(crate) fn layer(&self) -> Layer {
@@ -151,22 +200,98 @@ impl Queue {
 
     #[inline]
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.read(buf).map_err(|err| self.packet_error(err))
+        match &self.vnet {
+            None => self.fd.read(buf),
+            Some(vnet) => vnet.recv(&self.fd, buf),
+        }
+        .map_err(|err| self.packet_error(err))
     }
 
     #[inline]
     pub(crate) fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.write(buf).map_err(|err| self.packet_error(err))
+        match &self.vnet {
+            None => self.fd.write(buf),
+            Some(_) => Vnet::send(&self.fd, buf),
+        }
+        .map_err(|err| self.packet_error(err))
     }
 
     #[inline]
     pub(crate) fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.fd.readv(bufs).map_err(|err| self.packet_error(err))
+        match &self.vnet {
+            None => self.fd.readv(bufs),
+            Some(vnet) => vnet.recv_vectored(&self.fd, bufs),
+        }
+        .map_err(|err| self.packet_error(err))
     }
 
     #[inline]
     pub(crate) fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.fd.writev(bufs).map_err(|err| self.packet_error(err))
+        match &self.vnet {
+            None => self.fd.writev(bufs),
+            Some(_) => Vnet::send_vectored(&self.fd, bufs),
+        }
+        .map_err(|err| self.packet_error(err))
+    }
+
+    /// Fills a batch prepared by the caller: super-packets split on an offload queue, one read
+    /// per packet otherwise.
+    pub(crate) fn recv_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        let nonblocking = self.nonblocking.load(Ordering::Relaxed);
+        match &self.vnet {
+            None => batch::recv_each(batch, nonblocking, |tail, spill| {
+                self.fd
+                    .readv(&mut [IoSliceMut::new(tail), IoSliceMut::new(spill)])
+            }),
+            Some(vnet) => vnet.recv_batch(&self.fd, batch, nonblocking),
+        }
+        .map_err(|err| self.packet_error(err))
+    }
+
+    /// Sends a batch: coalesced on an offload queue, one write per packet otherwise.
+    pub(crate) fn send_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
+        match &self.vnet {
+            None => batch::send_each(batch, |packet| self.fd.write(packet)),
+            Some(vnet) => vnet.send_batch(&self.fd, batch),
+        }
+        .map_err(|err| self.packet_error(err))
+    }
+
+    /// Whether a receive has a packet without reading (pending segments of a super-packet).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.vnet.as_ref().is_some_and(|vnet| vnet.has_pending())
+    }
+
+    /// The offloads the kernel granted, on an offload queue.
+    pub(crate) fn offload(&self) -> Option<Granted> {
+        self.vnet.as_ref().map(|vnet| vnet.granted())
+    }
+
+    /// Whether `send_batch` coalesces TCP and UDP (never without offload).
+    pub(crate) fn coalescing(&self) -> (bool, bool) {
+        self.vnet
+            .as_ref()
+            .map_or((false, false), |vnet| vnet.coalescing())
+    }
+
+    /// Test support: the next coalesced write is refused by the kernel (`false` without offload).
+    pub(crate) fn refuse_next_coalesced_write(&self) -> bool {
+        self.vnet
+            .as_ref()
+            .map(|vnet| vnet.refuse_next_coalesced_write())
+            .is_some()
+    }
+
+    /// Turns coalescing on or off per protocol, as far as the kernel granted it; `false` where
+    /// the queue has no offload.
+    pub(crate) fn set_coalescing(&self, tcp: bool, udp: bool) -> bool {
+        match &self.vnet {
+            Some(vnet) => {
+                vnet.set_coalescing(tcp, udp);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Packet I/O on a queue whose device was deleted fails with `EBADFD` (a read that was
@@ -190,15 +315,23 @@ impl Queue {
     }
 
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.fd.set_nonblocking(nonblocking)
+        self.fd.set_nonblocking(nonblocking)?;
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
     }
 
-    /// A second fd for this queue (the same open file), with the same framing.
+    /// A second fd for this queue (the same open file), with the same framing (and, on an
+    /// offload queue, the same offloads, with no pending segments).
     pub(crate) fn try_clone(&self) -> io::Result<Queue> {
         Ok(Queue {
             fd: self.fd.try_clone()?,
             layer: self.layer,
             packet_info: self.packet_info,
+            nonblocking: AtomicBool::new(self.nonblocking.load(Ordering::Relaxed)),
+            vnet: self
+                .vnet
+                .as_ref()
+                .map(|vnet| Box::new(Vnet::new(vnet.granted()))),
         })
     }
 
@@ -252,6 +385,18 @@ impl Queue {
     }
 }
 
+/// Why a queue's offload mode cannot be what it asked for.
+fn offload_mismatch(device_has_it: bool) -> io::Error {
+    let detail = if device_has_it {
+        "the multi-queue device's other queues use offload (IFF_VNET_HDR): build this queue \
+         with `Builder::offload(true)` too"
+    } else {
+        "the multi-queue device's other queues do not use offload (IFF_VNET_HDR): build this \
+         queue without `Builder::offload`"
+    };
+    io::Error::new(io::ErrorKind::InvalidInput, detail)
+}
+
 /// `TUNGETIFF` on any fd: the device's name and `IFF_*` flags, or an error if it is not an
 /// attached TUN/TAP queue.
 pub(crate) fn get_iff(fd: BorrowedFd<'_>) -> io::Result<(String, libc::c_short)> {
@@ -293,5 +438,12 @@ mod tests {
         assert_eq!(libc::TUNSETQUEUE as u64, 0x4004_54d9);
         assert_eq!(libc::IFF_NO_PI, 0x1000);
         assert_eq!(libc::IFF_MULTI_QUEUE, 0x100);
+        assert_eq!(libc::TUNSETOFFLOAD as u64, 0x4004_54d0);
+        assert_eq!(libc::IFF_VNET_HDR, 0x4000);
+        assert_eq!(
+            (libc::TUN_F_CSUM, libc::TUN_F_TSO4, libc::TUN_F_TSO6),
+            (0x01, 0x02, 0x04)
+        );
+        assert_eq!((libc::TUN_F_USO4, libc::TUN_F_USO6), (0x20, 0x40));
     }
 }

@@ -74,6 +74,13 @@ impl Fd {
         Ok(())
     }
 
+    /// Whether the open file is in non-blocking mode (`O_NONBLOCK`).
+    pub(crate) fn is_nonblocking(&self) -> io::Result<bool> {
+        // SAFETY: F_GETFL takes no argument and reads nothing from memory.
+        let flags = cvt(unsafe { libc::fcntl(self.raw(), libc::F_GETFL) })?;
+        Ok(flags & libc::O_NONBLOCK != 0)
+    }
+
     /// A second fd for the same open file (close-on-exec).
     pub(crate) fn try_clone(&self) -> io::Result<Fd> {
         self.0.try_clone().map(Fd)

@@ -16,8 +16,9 @@ mod wait;
 use std::io;
 
 pub(crate) use self::fd::Fd;
-// The BSD header framing builds its own iovec arrays, bounded like `Fd`'s.
-#[cfg(tun_bsd)]
+// The BSD header framing and Linux's virtio header build their own iovec arrays, bounded like
+// `Fd`'s.
+#[cfg(any(tun_bsd, tun_linux))]
 pub(crate) use self::fd::MAX_IOVECS;
 #[cfg(tun_linux)]
 pub(crate) use self::ifreq::{from_c_char, ifreq_name, ifreq_with_name, to_c_char};

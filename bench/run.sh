@@ -8,8 +8,8 @@
 # every packet between A and B goes through the relay, and measures:
 #   TCP    iperf3, one stream A -> B, DURATION s: Gbit/s, retransmits
 #   UDP    iperf3 -u -l 64 -b 0, DURATION s: received kpps, loss %
-#   flood  64-byte UDP sendmmsg flood A -> B for FLOOD_SECS s: packets the
-#          relay wrote into B (B device rx counter) per second, relay CPU
+#   flood  64-byte UDP sendmmsg flood A -> B for FLOOD_SECS s: datagrams the
+#          relay delivered to B's UDP layer per second, relay CPU
 #          (utime+stime) per relayed packet
 #   RSS    relay VmHWM
 # Prints a markdown table and writes it to DOCS (default docs/performance.md;
@@ -26,7 +26,8 @@ FLOOD_SECS=${FLOOD_SECS:-5}
 NET=${NET:-10.77.0}
 PIN=${PIN:-1}
 NICE=${NICE:--10}
-ALL_VARIANTS=(raw core tokio-ct tokio-mt async-std tokio-tun tokio-tun-mt tun-rs)
+ALL_VARIANTS=(raw core tokio-ct tokio-mt async-std tokio-tun tokio-tun-mt tun-rs
+    tokio-batch core-offload tokio-offload async-std-offload tun-rs-offload tun-rs-passthrough)
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -182,23 +183,36 @@ stop_relay() {
     done
 }
 
-# Prints "<time ns> <relay cpu ticks> <B rx packets>" without forking.
+# Prints "<time ns> <relay cpu ticks> <datagrams that reached UDP in B>" without forking.
+# Counted by B's UDP layer (InDatagrams + RcvbufErrors of /proc/<sink pid>/net/snmp: the sink
+# never reads, so once its buffer is full every datagram is a RcvbufError), not by B's device
+# counter: a relay with offload writes up to 64 datagrams as one UDP super-packet, which the
+# device counts once and UDP, after segmenting it, 64 times.
 sample() {
-    local line rest now dev a b
+    local line rest now names values i
     now=${EPOCHREALTIME/./}
     read -r line </proc/"$RELAY_PID"/stat
     rest=${line##*) }
     read -r -a f <<<"$rest"
     local ticks=$((f[11] + f[12]))
-    local rx=
-    while IFS=: read -r dev rest; do
-        dev=${dev// /}
-        if [[ $dev == "$DEV_B" ]]; then
-            read -r a b _ <<<"$rest"
-            rx=$b
+    local delivered=
+    names=
+    while read -r line; do
+        [[ $line == Udp:* ]] || continue
+        if [[ -z $names ]]; then
+            read -r -a names <<<"$line"
+        else
+            read -r -a values <<<"$line"
+            delivered=0
+            for ((i = 1; i < ${#names[@]}; i++)); do
+                case ${names[i]} in
+                    InDatagrams | RcvbufErrors) delivered=$((delivered + values[i])) ;;
+                esac
+            done
+            break
         fi
-    done </proc/"$SINK_PID"/net/dev
-    echo "${now}000 $ticks $rx"
+    done </proc/"$SINK_PID"/net/snmp
+    echo "${now}000 $ticks $delivered"
 }
 
 # Prints the value of a python expression over iperf3's JSON output d; fails

@@ -16,8 +16,9 @@ import subprocess
 import sys
 from collections import defaultdict
 
-OURS = ["core", "tokio-ct", "tokio-mt", "async-std"]
-PEERS = ["tokio-tun", "tokio-tun-mt", "tun-rs"]
+OURS = ["core", "tokio-ct", "tokio-mt", "async-std", "tokio-batch", "core-offload", "tokio-offload",
+        "async-std-offload"]
+PEERS = ["tokio-tun", "tokio-tun-mt", "tun-rs", "tun-rs-offload"]
 VARIANT_DESC = {
     "raw": "libc open+TUNSETIFF, blocking read/write, thread per direction (floor)",
     "core": "tun-core blocking, thread per direction",
@@ -27,6 +28,12 @@ VARIANT_DESC = {
     "tokio-tun": "tokio-tun 0.16, current-thread runtime, task per direction",
     "tokio-tun-mt": "tokio-tun 0.16, multi-thread runtime, task per direction",
     "tun-rs": "tun-rs 2.x AsyncDevice (tokio), no offload, current-thread runtime",
+    "tokio-batch": "tun-tokio without offload, recv_batch -> look -> send_batch, multi-thread runtime",
+    "core-offload": "tun-core with offload, blocking recv_batch -> look -> send_batch, thread per direction",
+    "tokio-offload": "tun-tokio with offload, recv_batch -> look -> send_batch, multi-thread runtime",
+    "async-std-offload": "tun-async-std with offload, recv_batch -> look -> send_batch",
+    "tun-rs-offload": "tun-rs 2.x with offload, recv_multiple -> look -> send_multiple (GROTable), multi-thread runtime",
+    "tun-rs-passthrough": "tun-rs 2.x with offload, super-packets forwarded unsplit (the ceiling; no per-packet look), multi-thread runtime",
 }
 
 # metric: (column title, higher is better, decimals)
@@ -214,7 +221,7 @@ def main():
         "- **TCP**: iperf3, one stream A to B; Gbit/s received, retransmits.",
         "- **UDP-64**: iperf3 `-u -l 64 -b 0`; datagrams received per second, loss.",
         "- **flood-64**: 64-byte UDP datagrams from a `sendmmsg` generator in A to a socket in B that "
-        "never reads; packets the relay wrote into B's device (its rx counter) per second.",
+        "never reads; datagrams the relay delivered to B's UDP layer (InDatagrams + RcvbufErrors) per second.",
         "- **CPU ns/pkt**: relay utime+stime over the flood window / packets relayed.",
         "- **peak RSS**: relay VmHWM.",
         "- **relay busy in flood**: relay CPU time / wall time over the flood window; well under "

@@ -36,6 +36,9 @@ VARIANT_DESC = {
     "tun-rs-passthrough": "tun-rs 2.x with offload, super-packets forwarded unsplit (the ceiling; no per-packet look), multi-thread runtime",
 }
 
+# Everything of the docs page from this line on is kept when the page is rewritten.
+NOTES_MARKER = "<!-- notes below are kept by bench/summarize.py -->"
+
 # metric: (column title, higher is better, decimals)
 METRICS = {
     "tcp_gbps": ("TCP Gbit/s", True, 2),
@@ -237,8 +240,19 @@ def main():
     ]
     doc += [f"- `{v}`: {VARIANT_DESC.get(v, v)}" for v in order]
     doc += [""] + body
+    # Hand-written analysis below the marker survives a rerun.
+    kept = ""
+    try:
+        with open(docs) as f:
+            old = f.read()
+        if NOTES_MARKER in old:
+            kept = old[old.index(NOTES_MARKER):]
+    except OSError:
+        pass
     with open(docs, "w") as f:
         f.write("\n".join(doc) + "\n")
+        if kept:
+            f.write("\n" + kept)
     print(f"wrote {docs}", file=sys.stderr)
 
 

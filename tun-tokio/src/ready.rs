@@ -101,6 +101,9 @@ mod arm {
         send_wait: Mutex<Option<Wait>>,
         /// Operations since the last one that would have blocked.
         streak: AtomicU32,
+        /// The runtime the device was registered with: registered again there, whichever
+        /// thread or executor polls (outside a runtime tokio would panic).
+        runtime: tokio::runtime::Handle,
         /// Declared last, so dropped after the registrations above.
         device: Arc<Device>,
     }
@@ -113,7 +116,9 @@ mod arm {
 
     impl Io {
         pub(crate) fn new(device: Device) -> io::Result<Io> {
+            let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
             let io = Io {
+                runtime,
                 registration: Mutex::new(None),
                 recv_wait: Mutex::new(None),
                 send_wait: Mutex::new(None),
@@ -156,6 +161,7 @@ mod arm {
             // `Device` owns its fd for its whole life and always returns that same fd, and the
             // `Arc` keeps the device alive as long as the registration, so the concern does not
             // apply, and this keeps the adapter free of `unsafe`.
+            let _entered = self.runtime.enter();
             #[allow(deprecated)]
             let registration = Arc::new(AsyncFd::new(Arc::clone(&self.device))?);
             *slot = Some(Arc::clone(&registration));

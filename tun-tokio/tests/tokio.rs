@@ -304,3 +304,53 @@ fn a_task_that_always_finds_a_packet_still_yields() {
 fn shared_send(socket: &std::net::UdpSocket, peer: SocketAddr, count: usize) {
     tun_testkit::suite::send_numbered(socket, peer, count);
 }
+
+/// After a busy streak the queue is registered again with the runtime it was built in, even when
+/// the `recv` that has to wait is polled on a thread outside any runtime (another executor).
+#[test]
+fn a_wait_after_a_busy_streak_outside_the_runtime_registers_with_the_tuns_runtime() {
+    const QUEUED: usize = 300;
+    in_netns(|| {
+        let runtime = multi_thread();
+        let local = Ipv4Addr::new(10, 24, 0, 1);
+        let peer: SocketAddr = "10.24.0.2:9".parse().unwrap();
+        let tun = runtime.block_on(async {
+            Tun::builder()
+                .ipv4(local, 24)
+                .txqueuelen(2 * QUEUED as u32)
+                .up()
+                .build()
+                .unwrap()
+                .pop()
+                .unwrap()
+        });
+        let fd = tun.as_raw_fd();
+        let socket = bind_udp(local.into());
+        shared_send(&socket, peer, QUEUED);
+        // Drained by a plain executor on this thread, which is in no tokio runtime.
+        let mut buf = [0u8; 2048];
+        let mut datagrams = 0;
+        while datagrams < QUEUED {
+            let n = tun_testkit::suite::futures_lite::future::block_on(tun.recv(&mut buf)).unwrap();
+            datagrams += usize::from(packets::parse_udp_ip(&buf[..n]).is_some());
+        }
+        assert!(!in_epoll(fd), "still registered after a busy streak");
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            socket.send_to(b"late", peer).unwrap();
+        });
+        let payload = tun_testkit::suite::futures_lite::future::block_on(async {
+            loop {
+                let n = tun.recv(&mut buf).await.unwrap();
+                if let Some(udp) = packets::parse_udp_ip(&buf[..n]) {
+                    return udp.payload;
+                }
+            }
+        });
+        assert_eq!(payload, b"late");
+        assert!(in_epoll(fd));
+        sender.join().unwrap();
+        drop(tun);
+        drop(runtime);
+    });
+}

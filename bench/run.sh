@@ -8,8 +8,8 @@
 # every packet between A and B goes through the relay, and measures:
 #   TCP    iperf3, one stream A -> B, DURATION s: Gbit/s, retransmits
 #   UDP    iperf3 -u -l 64 -b 0, DURATION s: received kpps, loss %
-#   flood  64-byte UDP sendmmsg flood A -> B for FLOOD_SECS s: packets the
-#          relay wrote into B (B device rx counter) per second, relay CPU
+#   flood  64-byte UDP sendmmsg flood A -> B for FLOOD_SECS s: datagrams the
+#          relay delivered to B's UDP layer per second, relay CPU
 #          (utime+stime) per relayed packet
 #   RSS    relay VmHWM
 # Prints a markdown table and writes it to DOCS (default docs/performance.md;
@@ -26,12 +26,18 @@ FLOOD_SECS=${FLOOD_SECS:-5}
 NET=${NET:-10.77.0}
 PIN=${PIN:-1}
 NICE=${NICE:--10}
-ALL_VARIANTS=(raw core tokio-ct tokio-mt async-std tokio-tun tun-rs)
+ALL_VARIANTS=(raw core tokio-ct tokio-mt async-std tokio-tun tokio-tun-mt tun-rs
+    tokio-batch core-offload tokio-offload async-std-offload tun-rs-offload tun-rs-passthrough)
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 DOCS=${DOCS-$ROOT/docs/performance.md}
 PERF=${PERF:-}
+# Which loads to run, a subset of "tcp udp flood" (for quick experiments; the table shows "-"
+# for the others).
+LOADS=${LOADS:-tcp udp flood}
+# A comma-separated perf event list counted over each flood window (see README.md).
+PERF_STAT=${PERF_STAT:-}
 if (($# > 0)); then VARIANTS=("$@"); else VARIANTS=("${ALL_VARIANTS[@]}"); fi
 
 [[ $(id -u) == 0 ]] || { echo "run.sh: needs root (network namespaces, TUN)" >&2; exit 1; }
@@ -48,6 +54,25 @@ done
 
 # Everything started from here on inherits the niceness (the build above does not).
 if [[ -n $NICE ]]; then renice -n "$NICE" -p $$ >/dev/null; fi
+
+# With autogroup scheduling (kernel.sched_autogroup_enabled=1) niceness counts only inside a
+# session: every other session (another terminal's build at nice 19 included) gets as much CPU
+# as this whole benchmark. So the runs go into a session of their own whose group gets the
+# niceness too; the group goes away with the session. Ctrl-C and TERM still reach it.
+if [[ -n $NICE && -z ${TUNBENCH_SESSION:-} && -e /proc/self/autogroup ]] \
+    && [[ $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) == 1 ]]; then
+    TUNBENCH_SESSION=1 setsid "$HERE/run.sh" "$@" &
+    SESSION_PID=$!
+    trap 'kill -TERM "$SESSION_PID" 2>/dev/null' INT TERM
+    rc=0
+    while kill -0 "$SESSION_PID" 2>/dev/null; do
+        wait "$SESSION_PID" && rc=0 || rc=$?
+    done
+    exit "$rc"
+fi
+if [[ -n $NICE && -n ${TUNBENCH_SESSION:-} ]]; then
+    echo "$NICE" >/proc/self/autogroup 2>/dev/null || echo "run.sh: could not set the autogroup's niceness" >&2
+fi
 
 # Unique names for this run.
 ID=$$
@@ -158,23 +183,36 @@ stop_relay() {
     done
 }
 
-# Prints "<time ns> <relay cpu ticks> <B rx packets>" without forking.
+# Prints "<time ns> <relay cpu ticks> <datagrams that reached UDP in B>" without forking.
+# Counted by B's UDP layer (InDatagrams + RcvbufErrors of /proc/<sink pid>/net/snmp: the sink
+# never reads, so once its buffer is full every datagram is a RcvbufError), not by B's device
+# counter: a relay with offload writes up to 64 datagrams as one UDP super-packet, which the
+# device counts once and UDP, after segmenting it, 64 times.
 sample() {
-    local line rest now dev a b
+    local line rest now names values i
     now=${EPOCHREALTIME/./}
     read -r line </proc/"$RELAY_PID"/stat
     rest=${line##*) }
     read -r -a f <<<"$rest"
     local ticks=$((f[11] + f[12]))
-    local rx=
-    while IFS=: read -r dev rest; do
-        dev=${dev// /}
-        if [[ $dev == "$DEV_B" ]]; then
-            read -r a b _ <<<"$rest"
-            rx=$b
+    local delivered=
+    names=
+    while read -r line; do
+        [[ $line == Udp:* ]] || continue
+        if [[ -z $names ]]; then
+            read -r -a names <<<"$line"
+        else
+            read -r -a values <<<"$line"
+            delivered=0
+            for ((i = 1; i < ${#names[@]}; i++)); do
+                case ${names[i]} in
+                    InDatagrams | RcvbufErrors) delivered=$((delivered + values[i])) ;;
+                esac
+            done
+            break
         fi
-    done </proc/"$SINK_PID"/net/dev
-    echo "${now}000 $ticks $rx"
+    done </proc/"$SINK_PID"/net/snmp
+    echo "${now}000 $ticks $delivered"
 }
 
 # Prints the value of a python expression over iperf3's JSON output d; fails
@@ -223,7 +261,11 @@ run_flood() {
     FLOOD_PID=$!
     sleep 1
     read -r t0 c0 p0 < <(sample)
-    if [[ -n $PERF ]]; then
+    if [[ -n $PERF_STAT ]]; then
+        # Counting mode: scheduler and system-call events of the relay over the flood window,
+        # divided by the packets relayed in it (summarize.py prints them per packet).
+        perf stat -x, -o "$TMP/perf-stat.csv" -p "$RELAY_PID" -e "$PERF_STAT" -- sleep "$FLOOD_SECS" 2>/dev/null
+    elif [[ -n $PERF ]]; then
         # Profile mode: sample the relay's stacks over the flood window (perf adds overhead,
         # so the figures of a profiled run are for orientation only).
         perf record -q -F 999 -g -p "$RELAY_PID" -o "$PERF/$v-round$r.data" -- sleep "$FLOOD_SECS" 2>/dev/null
@@ -240,21 +282,29 @@ run_flood() {
     record "$r" "$v" cpu_ns "$(python3 -c "print(($c1 - $c0) / $CLK_TCK * 1e9 / $pkts)")"
     record "$r" "$v" flood_util "$(python3 -c "print(($c1 - $c0) / $CLK_TCK / (($t1 - $t0) / 1e9))")"
     record "$r" "$v" flood_sent "$(awk '{print $2}' "$TMP/flood.out")"
+    if [[ -n $PERF_STAT ]]; then
+        # perf stat -x, lines: value,unit,event,... ("<not counted>" values are skipped).
+        local value event
+        while IFS=, read -r value _ event _; do
+            [[ $value =~ ^[0-9.]+$ && -n $event ]] || continue
+            record "$r" "$v" "per_pkt:$event" "$(python3 -c "print($value / $pkts)")"
+        done <"$TMP/perf-stat.csv"
+    fi
 }
 
 run_variant() {
     local v=$1 r=$2 kb
     start_relay "$v"
-    run_tcp "$v" "$r"
-    run_udp "$v" "$r"
-    run_flood "$v" "$r"
+    if [[ " $LOADS " == *" tcp "* ]]; then run_tcp "$v" "$r"; fi
+    if [[ " $LOADS " == *" udp "* ]]; then run_udp "$v" "$r"; fi
+    if [[ " $LOADS " == *" flood "* ]]; then run_flood "$v" "$r"; fi
     kb=$(awk '/^VmHWM:/ {print $2}' /proc/"$RELAY_PID"/status)
     record "$r" "$v" rss_mib "$(python3 -c "print($kb / 1024)")"
     stop_relay "$v"
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-log "rounds=$ROUNDS duration=${DURATION}s flood=${FLOOD_SECS}s variants: ${VARIANTS[*]}"
+log "rounds=$ROUNDS duration=${DURATION}s flood=${FLOOD_SECS}s loads: $LOADS variants: ${VARIANTS[*]}"
 for ((round = 1; round <= ROUNDS; round++)); do
     for v in "${VARIANTS[@]}"; do
         log "round $round/$ROUNDS: $v"

@@ -16,8 +16,9 @@ import subprocess
 import sys
 from collections import defaultdict
 
-OURS = ["core", "tokio-ct", "tokio-mt", "async-std"]
-PEERS = ["tokio-tun", "tun-rs"]
+OURS = ["core", "tokio-ct", "tokio-mt", "async-std", "tokio-batch", "core-offload", "tokio-offload",
+        "async-std-offload"]
+PEERS = ["tokio-tun", "tokio-tun-mt", "tun-rs", "tun-rs-offload"]
 VARIANT_DESC = {
     "raw": "libc open+TUNSETIFF, blocking read/write, thread per direction (floor)",
     "core": "tun-core blocking, thread per direction",
@@ -25,8 +26,18 @@ VARIANT_DESC = {
     "tokio-mt": "tun-tokio, multi-thread runtime, task per direction",
     "async-std": "tun-async-std, task per direction",
     "tokio-tun": "tokio-tun 0.16, current-thread runtime, task per direction",
+    "tokio-tun-mt": "tokio-tun 0.16, multi-thread runtime, task per direction",
     "tun-rs": "tun-rs 2.x AsyncDevice (tokio), no offload, current-thread runtime",
+    "tokio-batch": "tun-tokio without offload, recv_batch -> look -> send_batch, multi-thread runtime",
+    "core-offload": "tun-core with offload, blocking recv_batch -> look -> send_batch, thread per direction",
+    "tokio-offload": "tun-tokio with offload, recv_batch -> look -> send_batch, multi-thread runtime",
+    "async-std-offload": "tun-async-std with offload, recv_batch -> look -> send_batch",
+    "tun-rs-offload": "tun-rs 2.x with offload, recv_multiple -> look -> send_multiple (GROTable), multi-thread runtime",
+    "tun-rs-passthrough": "tun-rs 2.x with offload, super-packets forwarded unsplit (the ceiling; no per-packet look), multi-thread runtime",
 }
+
+# Everything of the docs page from this line on is kept when the page is rewritten.
+NOTES_MARKER = "<!-- notes below are kept by bench/summarize.py -->"
 
 # metric: (column title, higher is better, decimals)
 METRICS = {
@@ -44,16 +55,20 @@ RATIO_METRICS = ["tcp_gbps", "udp_kpps", "flood_kpps", "cpu_ns", "rss_mib"]
 
 def load(path):
     data = defaultdict(lambda: defaultdict(list))
+    per_pkt = defaultdict(lambda: defaultdict(list))
     order = []
     with open(path) as f:
         for line in f:
             _round, variant, metric, value = line.rstrip("\n").split("\t")
             if variant not in order:
                 order.append(variant)
+            if metric.startswith("per_pkt:"):
+                per_pkt[variant][metric[len("per_pkt:"):]].append(float(value))
+                continue
             if metric == "flood_util":
                 metric, value = "flood_busy", float(value) * 100
             data[variant][metric].append(float(value))
-    return data, order
+    return data, order, per_pkt
 
 
 def fmt(x, dec):
@@ -138,6 +153,28 @@ def targets(data):
     return out
 
 
+def event_table(per_pkt, order):
+    """The PERF_STAT counts of the flood windows, per relayed packet (medians)."""
+    events = []
+    for v in order:
+        for e in per_pkt.get(v, {}):
+            if e not in events:
+                events.append(e)
+    if not events:
+        return []
+    out = ["Events per relayed packet over the flood window (`perf stat`, medians):", ""]
+    out.append("| variant | " + " | ".join(events) + " |")
+    out.append("|---|" + "---:|" * len(events))
+    for v in order:
+        cells = []
+        for e in events:
+            vals = per_pkt.get(v, {}).get(e)
+            cells.append(f"{statistics.median(vals):.4g}" if vals else "-")
+        out.append(f"| {v} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -154,8 +191,8 @@ def machine():
 def main():
     results, docs = sys.argv[1], sys.argv[2]
     params = dict(a.split("=", 1) for a in sys.argv[3:])
-    data, order = load(results)
-    body = tables(data, order) + targets(data)
+    data, order, per_pkt = load(results)
+    body = tables(data, order) + targets(data) + event_table(per_pkt, order)
     print("\n".join(body))
     if not docs:
         return
@@ -187,7 +224,7 @@ def main():
         "- **TCP**: iperf3, one stream A to B; Gbit/s received, retransmits.",
         "- **UDP-64**: iperf3 `-u -l 64 -b 0`; datagrams received per second, loss.",
         "- **flood-64**: 64-byte UDP datagrams from a `sendmmsg` generator in A to a socket in B that "
-        "never reads; packets the relay wrote into B's device (its rx counter) per second.",
+        "never reads; datagrams the relay delivered to B's UDP layer (InDatagrams + RcvbufErrors) per second.",
         "- **CPU ns/pkt**: relay utime+stime over the flood window / packets relayed.",
         "- **peak RSS**: relay VmHWM.",
         "- **relay busy in flood**: relay CPU time / wall time over the flood window; well under "
@@ -203,8 +240,19 @@ def main():
     ]
     doc += [f"- `{v}`: {VARIANT_DESC.get(v, v)}" for v in order]
     doc += [""] + body
+    # Hand-written analysis below the marker survives a rerun.
+    kept = ""
+    try:
+        with open(docs) as f:
+            old = f.read()
+        if NOTES_MARKER in old:
+            kept = old[old.index(NOTES_MARKER):]
+    except OSError:
+        pass
     with open(docs, "w") as f:
         f.write("\n".join(doc) + "\n")
+        if kept:
+            f.write("\n" + kept)
     print(f"wrote {docs}", file=sys.stderr)
 
 

@@ -102,3 +102,114 @@ pub mod tokio_relay {
         });
     }
 }
+
+/// The tokio-tun 0.16 relay, shared by its current-thread and multi-thread variants (the peer in
+/// the same runtime shapes as `tokio_relay`).
+pub mod tokio_tun_relay {
+    use std::sync::Arc;
+
+    use super::{die, start, write_error_is_transient, BUF_LEN};
+    use tokio_tun::Tun;
+
+    async fn pump(from: Arc<Tun>, to: Arc<Tun>) {
+        let mut buf = vec![0u8; BUF_LEN];
+        loop {
+            let n = from.recv(&mut buf).await.unwrap_or_else(|e| die("recv", e));
+            if let Err(e) = to.send(&buf[..n]).await {
+                if !write_error_is_transient(&e) {
+                    die("send", e);
+                }
+            }
+        }
+    }
+
+    fn open(name: &str) -> Arc<Tun> {
+        let mut v = Tun::builder()
+            .name(name)
+            .build()
+            .unwrap_or_else(|e| die("open", e));
+        Arc::new(v.pop().unwrap_or_else(|| die("open", "no queue")))
+    }
+
+    /// Relays both ways until SIGTERM, both directions spawned as tasks of `runtime`.
+    pub fn run(runtime: tokio::runtime::Runtime) {
+        let (a, b) = start();
+        runtime.block_on(async {
+            let (a, b) = (open(&a), open(&b));
+            let forward = tokio::spawn(pump(a.clone(), b.clone()));
+            let backward = tokio::spawn(pump(b, a));
+            let _ = tokio::join!(forward, backward);
+        });
+    }
+}
+
+/// What every batch relay does with each packet between `recv_batch` and `send_batch`: look at
+/// it (its length and IP version, as a router or firewall would), so no variant forwards blind.
+pub fn look(batch: &tun_core::PacketBatch) -> usize {
+    let mut seen = 0usize;
+    for packet in batch.iter() {
+        seen = seen
+            .wrapping_add(packet.len() + usize::from(packet.first().is_some_and(|b| b >> 4 == 6)));
+    }
+    std::hint::black_box(seen)
+}
+
+/// What to do when `send_batch` failed: a transient error (see [`write_error_is_transient`])
+/// drops the rest of the batch, as a router drops what it cannot forward; anything else is fatal.
+pub fn batch_send_failed(batch: &mut tun_core::PacketBatch, err: std::io::Error) {
+    if !write_error_is_transient(&err) {
+        die("send_batch", err);
+    }
+    batch.clear();
+}
+
+/// The tun-tokio batch relay (`recv_batch` → [`look`] → `send_batch`, one task per direction on
+/// a multi-thread runtime), with offload or without.
+pub mod tokio_batch_relay {
+    use std::sync::Arc;
+
+    use super::{batch_send_failed, die, look, start};
+    use tun_tokio::{PacketBatch, Tun};
+
+    async fn pump(from: Arc<Tun>, to: Arc<Tun>) {
+        // One batch per direction, reused: no allocation per packet or per batch.
+        let mut batch = PacketBatch::new();
+        loop {
+            from.recv_batch(&mut batch)
+                .await
+                .unwrap_or_else(|e| die("recv_batch", e));
+            look(&batch);
+            if let Err(e) = to.send_batch(&mut batch).await {
+                batch_send_failed(&mut batch, e);
+            }
+        }
+    }
+
+    fn open(name: &str, offload: bool) -> Arc<Tun> {
+        let mut v = Tun::builder()
+            .name(name)
+            .offload(offload)
+            .build()
+            .unwrap_or_else(|e| die("open", e));
+        let tun = v.pop().unwrap_or_else(|| die("open", "no queue"));
+        if offload && tun.device().offload().is_none() {
+            die("open", "offload asked for but not on");
+        }
+        Arc::new(tun)
+    }
+
+    /// Relays both ways until SIGTERM on a multi-thread runtime (default workers).
+    pub fn run(offload: bool) {
+        let (a, b) = start();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_io()
+            .build()
+            .unwrap_or_else(|e| die("runtime", e));
+        runtime.block_on(async {
+            let (a, b) = (open(&a, offload), open(&b, offload));
+            let forward = tokio::spawn(pump(a.clone(), b.clone()));
+            let backward = tokio::spawn(pump(b, a));
+            let _ = tokio::join!(forward, backward);
+        });
+    }
+}

@@ -43,6 +43,7 @@ mod arm {
     use std::future::Future;
     use std::io;
     use std::pin::Pin;
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
     use std::task::{Context, Poll};
 
@@ -59,6 +60,28 @@ mod arm {
     /// Readiness that lets a send go ahead (see [`RECV`]).
     const SEND: Interest = Interest::WRITABLE.add(Interest::ERROR);
 
+    /// Operations in a row that found the device ready after which the reactor registration is
+    /// given up (when no task is waiting on it).
+    ///
+    /// Why: tokio registers an fd edge-triggered, and a TUN queue raises an edge for every packet
+    /// it queues. While one task keeps draining a busy queue those edges are of use to nobody,
+    /// and on a multi-thread runtime they are not free: the cooperative yield of that task (the
+    /// budget in [`Io::io_first`]) makes its worker search for work and, finding the task again,
+    /// wake an idle worker, which then parks in `epoll_wait` and is woken by every packet of the
+    /// queue the busy task drains. In a 64-byte flood that was 0.13 context switches and 0.12
+    /// `epoll_wait` calls per packet and a third more CPU per packet than plain `read`/`write`
+    /// (docs/performance.md). Without the registration the queue wakes nobody; the idle worker
+    /// still polls the reactor for everything else. The registration is made again (`epoll_ctl`
+    /// ADD, which reports a packet already queued, so none is missed) the next time an operation
+    /// would block: two `epoll_ctl` calls per streak of at least this many packets. Smaller
+    /// means less storm before the registration goes and more re-registrations in bursty
+    /// traffic; 32 to 256 measured the same in the flood.
+    const BUSY_STREAK: u32 = 128;
+
+    /// The registration with tokio's reactor. It holds the device through an `Arc`, so the fd it
+    /// registered stays open for as long as the registration lives.
+    type Registration = Arc<AsyncFd<Arc<Device>>>;
+
     /// A wait for readiness kept from one `poll_*` call to the next.
     ///
     /// tokio's poll-style readiness (`poll_read_ready`) wakes only for readable events, and a
@@ -68,50 +91,100 @@ mod arm {
     /// packet waiting neither allocates nor locks.
     type Wait = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
-    /// The device registered with tokio's reactor.
+    /// The device, registered with tokio's reactor while some task may have to wait for it.
     pub(crate) struct Io {
-        /// Shared with the pending waits, which outlive the `poll_*` call that made them.
-        fd: Arc<AsyncFd<Device>>,
+        /// `None` while the device is not registered: until the first operation that would
+        /// block, and after a busy streak (see [`BUSY_STREAK`]). Every clone is made under this
+        /// lock, so a count of one under it means nobody else holds or waits on it.
+        registration: Mutex<Option<Registration>>,
         recv_wait: Mutex<Option<Wait>>,
         send_wait: Mutex<Option<Wait>>,
+        /// Operations since the last one that would have blocked.
+        streak: AtomicU32,
+        /// The runtime the device was registered with: registered again there, whichever
+        /// thread or executor polls (outside a runtime tokio would panic).
+        runtime: tokio::runtime::Handle,
+        /// Declared last, so dropped after the registrations above.
+        device: Arc<Device>,
     }
 
-    fn lock(wait: &Mutex<Option<Wait>>) -> MutexGuard<'_, Option<Wait>> {
-        // A panic while the lock was held leaves at worst a spent wait, which is harmless.
-        wait.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock<T>(slot: &Mutex<T>) -> MutexGuard<'_, T> {
+        // A panic while the lock was held leaves at worst a spent wait or a registration that
+        // is still valid, both harmless.
+        slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     impl Io {
         pub(crate) fn new(device: Device) -> io::Result<Io> {
-            // tokio deprecates the safe `AsyncFd::new` (in favour of the `unsafe fn register`)
-            // because an arbitrary `T: AsRawFd` might close or swap its fd while registered.
-            // `Device` owns its fd for its whole life and always returns that same fd, so the
-            // concern does not apply, and this keeps the adapter free of `unsafe`.
-            #[allow(deprecated)]
-            let fd = AsyncFd::new(device)?;
-            Ok(Io {
-                fd: Arc::new(fd),
+            let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+            let io = Io {
+                runtime,
+                registration: Mutex::new(None),
                 recv_wait: Mutex::new(None),
                 send_wait: Mutex::new(None),
-            })
+                streak: AtomicU32::new(0),
+                device: Arc::new(device),
+            };
+            // Registered at once, so that a device tokio cannot register fails here (and
+            // `from_device` reports it) rather than at the first wait.
+            io.registration()?;
+            Ok(io)
         }
 
         pub(crate) fn device(&self) -> &Device {
-            self.fd.get_ref()
+            &self.device
         }
 
         /// Deregisters and gives the device back. Cannot fail in practice: the only other
-        /// holders of the registration are this `Io`'s own waits, dropped first.
+        /// holders of the device are this `Io`'s registration and waits, dropped first.
         pub(crate) fn into_device(self) -> io::Result<Device> {
             let Io {
-                fd,
+                registration,
                 recv_wait,
                 send_wait,
+                device,
+                ..
             } = self;
-            drop((recv_wait, send_wait));
-            Arc::try_unwrap(fd)
-                .map(AsyncFd::into_inner)
+            drop((recv_wait, send_wait, registration));
+            Arc::try_unwrap(device)
                 .map_err(|_| io::Error::other("the device is still registered by a pending wait"))
+        }
+
+        /// The registration, made if there is none.
+        fn registration(&self) -> io::Result<Registration> {
+            let mut slot = lock(&self.registration);
+            if let Some(registration) = &*slot {
+                return Ok(Arc::clone(registration));
+            }
+            // tokio deprecates the safe `AsyncFd::new` (in favour of the `unsafe fn register`)
+            // because an arbitrary `T: AsRawFd` might close or swap its fd while registered.
+            // `Device` owns its fd for its whole life and always returns that same fd, and the
+            // `Arc` keeps the device alive as long as the registration, so the concern does not
+            // apply, and this keeps the adapter free of `unsafe`.
+            let _entered = self.runtime.enter();
+            #[allow(deprecated)]
+            let registration = Arc::new(AsyncFd::new(Arc::clone(&self.device))?);
+            *slot = Some(Arc::clone(&registration));
+            Ok(registration)
+        }
+
+        /// Counts an operation that did not have to wait; after [`BUSY_STREAK`] of them, gives
+        /// up the registration if nobody holds it (tried again every `BUSY_STREAK`).
+        fn went_ahead(&self) {
+            let streak = self.streak.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+            if streak % BUSY_STREAK == 0 {
+                let mut slot = lock(&self.registration);
+                if slot.as_ref().is_some_and(|r| Arc::strong_count(r) == 1) {
+                    // Dropped under the lock: the fd leaves epoll before anyone can register
+                    // it again.
+                    drop(slot.take());
+                }
+            }
+        }
+
+        /// Records that an operation would block (a streak ends).
+        fn would_block(&self) {
+            self.streak.store(0, Ordering::Relaxed);
         }
 
         fn interest(direction: Direction) -> (Interest, Interest) {
@@ -132,25 +205,39 @@ mod arm {
             mut op: impl FnMut(&Device) -> io::Result<R>,
         ) -> io::Result<R> {
             tokio::task::coop::consume_budget().await;
-            match op(self.device()) {
+            match op(&self.device) {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    self.fd.async_io(Self::interest(direction).1, op).await
+                    self.would_block();
+                    let registration = self.registration()?;
+                    registration
+                        .async_io(Self::interest(direction).1, |device| op(device))
+                        .await
                 }
-                result => result,
+                result => {
+                    if result.is_ok() {
+                        self.went_ahead();
+                    }
+                    result
+                }
             }
         }
 
         /// `AsyncFd::try_io` checks the readiness of a single interest (a combined one never
         /// matches), so try the direction first and then the error readiness, which is all a
         /// deleted device reports. A `WouldBlock` clears the readiness it was tried under.
+        /// Without a registration (a busy streak) there is no readiness to consult: try `op`.
         pub(crate) fn try_io<R>(
             &self,
             direction: Direction,
             mut op: impl FnMut(&Device) -> io::Result<R>,
         ) -> io::Result<R> {
-            match self.fd.try_io(Self::interest(direction).0, &mut op) {
+            let registration = lock(&self.registration).as_ref().map(Arc::clone);
+            let Some(registration) = registration else {
+                return op(&self.device);
+            };
+            match registration.try_io(Self::interest(direction).0, |device| op(device)) {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    self.fd.try_io(Interest::ERROR, op)
+                    registration.try_io(Interest::ERROR, |device| op(device))
                 }
                 result => result,
             }
@@ -174,24 +261,39 @@ mod arm {
                 cx,
                 |cx| {
                     let mut wait = lock(slot);
-                    let pending = wait.get_or_insert_with(|| {
-                        let fd = Arc::clone(&self.fd);
-                        Box::pin(async move { fd.ready(interest).await.map(drop) })
-                    });
+                    let mut pending = match wait.take() {
+                        Some(pending) => pending,
+                        None => {
+                            let registration = self.registration()?;
+                            Box::pin(async move { registration.ready(interest).await.map(drop) })
+                        }
+                    };
                     let woken = pending.as_mut().poll(cx);
-                    if woken.is_ready() {
-                        // Spent: the next wait must be a fresh one.
-                        *wait = None;
+                    if woken.is_pending() {
+                        // Kept for the next poll; once ready it is spent and dropped here.
+                        *wait = Some(pending);
                     }
                     woken
                 },
-                || self.try_io(direction, &mut op),
+                || {
+                    let result = self.try_io(direction, &mut op);
+                    match &result {
+                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.would_block(),
+                        Ok(_) => self.went_ahead(),
+                        Err(_) => {}
+                    }
+                    result
+                },
             )
         }
 
         /// Waits until the direction may go ahead (or the device failed).
         pub(crate) async fn ready(&self, direction: Direction) -> io::Result<()> {
-            self.fd.ready(Self::interest(direction).1).await.map(drop)
+            let registration = self.registration()?;
+            registration
+                .ready(Self::interest(direction).1)
+                .await
+                .map(drop)
         }
     }
 }

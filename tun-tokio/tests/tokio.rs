@@ -169,3 +169,190 @@ fn run_time_settings_through_the_adapter() {
         });
     });
 }
+
+/// Whether `fd` is in any epoll set of this process (tokio's reactor has the only one here), read
+/// from `/proc/self/fdinfo`: an epoll fd lists each fd it watches as `tfd: N`.
+fn in_epoll(fd: i32) -> bool {
+    std::fs::read_dir("/proc/self/fdinfo")
+        .unwrap()
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .any(|info| {
+            info.lines().any(|line| {
+                line.strip_prefix("tfd:")
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|n| n.parse::<i32>().ok())
+                    == Some(fd)
+            })
+        })
+}
+
+/// A queue drained without ever blocking leaves tokio's epoll set (so its packets stop waking
+/// idle workers, see `BUSY_STREAK` in src/ready.rs); the next `recv` that has to wait registers
+/// it again and is woken by a packet, and a deleted device still fails a pending `recv`.
+#[test]
+fn a_busy_streak_leaves_the_reactor_and_a_wait_comes_back() {
+    const QUEUED: usize = 600;
+    in_netns(|| {
+        multi_thread().block_on(async {
+            let local = Ipv4Addr::new(10, 22, 0, 1);
+            let peer: SocketAddr = "10.22.0.2:9".parse().unwrap();
+            let tun = Tun::builder()
+                .name("busy0")
+                .ipv4(local, 24)
+                .txqueuelen(2 * QUEUED as u32)
+                .up()
+                .build()
+                .unwrap()
+                .pop()
+                .unwrap();
+            let fd = tun.as_raw_fd();
+            assert!(in_epoll(fd), "registered when built");
+            let socket = bind_udp(local.into());
+            shared_send(&socket, peer, QUEUED);
+
+            // Every datagram is already queued: no recv blocks.
+            let mut seen = std::collections::HashSet::new();
+            let mut buf = [0u8; 2048];
+            while seen.len() < QUEUED {
+                let n = timeout(TIMEOUT, tun.recv(&mut buf))
+                    .await
+                    .expect("a queued datagram")
+                    .unwrap();
+                if let Some(udp) = packets::parse_udp_ip(&buf[..n]) {
+                    seen.insert(udp.payload);
+                }
+            }
+            assert!(
+                !in_epoll(fd),
+                "still registered after {QUEUED} reads that never waited"
+            );
+
+            // Nothing queued now: this recv waits, registered again, for a datagram sent later.
+            let sender = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                socket.send_to(b"late", peer).unwrap();
+            });
+            let payload = timeout(TIMEOUT, async {
+                loop {
+                    let n = tun.recv(&mut buf).await.unwrap();
+                    if let Some(udp) = packets::parse_udp_ip(&buf[..n]) {
+                        return udp.payload;
+                    }
+                }
+            })
+            .await
+            .expect("the late datagram did not wake the waiting recv");
+            assert_eq!(payload, b"late");
+            assert!(
+                in_epoll(fd),
+                "a recv that waited registered the queue again"
+            );
+            sender.join().unwrap();
+        });
+    });
+}
+
+/// The cooperative budget is kept: on a current-thread runtime a task that always finds a packet
+/// waiting still lets another task run long before it has drained the queue.
+#[test]
+fn a_task_that_always_finds_a_packet_still_yields() {
+    const QUEUED: usize = 600;
+    in_netns(|| {
+        current_thread().block_on(async {
+            let local = Ipv4Addr::new(10, 23, 0, 1);
+            let peer: SocketAddr = "10.23.0.2:9".parse().unwrap();
+            let tun = Tun::builder()
+                .ipv4(local, 24)
+                .txqueuelen(2 * QUEUED as u32)
+                .up()
+                .build()
+                .unwrap()
+                .pop()
+                .unwrap();
+            let socket = bind_udp(local.into());
+            shared_send(&socket, peer, QUEUED);
+
+            let other_ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let other = tokio::spawn({
+                let other_ran = Arc::clone(&other_ran);
+                async move { other_ran.store(true, std::sync::atomic::Ordering::SeqCst) }
+            });
+            let reader = tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let mut datagrams = 0;
+                while datagrams < QUEUED {
+                    let n = tun.recv(&mut buf).await.unwrap();
+                    if packets::parse_udp_ip(&buf[..n]).is_some() {
+                        datagrams += 1;
+                        if other_ran.load(std::sync::atomic::Ordering::SeqCst) {
+                            return datagrams;
+                        }
+                    }
+                }
+                datagrams
+            });
+            let read_before_the_other_ran = timeout(TIMEOUT, reader).await.unwrap().unwrap();
+            other.await.unwrap();
+            assert!(
+                read_before_the_other_ran < QUEUED / 2,
+                "the reader took {read_before_the_other_ran} of {QUEUED} queued packets \
+                 before the other task ran"
+            );
+        });
+    });
+}
+
+/// `count` numbered datagrams to `peer`, all queued on the device before the test reads any.
+fn shared_send(socket: &std::net::UdpSocket, peer: SocketAddr, count: usize) {
+    tun_testkit::suite::send_numbered(socket, peer, count);
+}
+
+/// After a busy streak the queue is registered again with the runtime it was built in, even when
+/// the `recv` that has to wait is polled on a thread outside any runtime (another executor).
+#[test]
+fn a_wait_after_a_busy_streak_outside_the_runtime_registers_with_the_tuns_runtime() {
+    const QUEUED: usize = 300;
+    in_netns(|| {
+        let runtime = multi_thread();
+        let local = Ipv4Addr::new(10, 24, 0, 1);
+        let peer: SocketAddr = "10.24.0.2:9".parse().unwrap();
+        let tun = runtime.block_on(async {
+            Tun::builder()
+                .ipv4(local, 24)
+                .txqueuelen(2 * QUEUED as u32)
+                .up()
+                .build()
+                .unwrap()
+                .pop()
+                .unwrap()
+        });
+        let fd = tun.as_raw_fd();
+        let socket = bind_udp(local.into());
+        shared_send(&socket, peer, QUEUED);
+        // Drained by a plain executor on this thread, which is in no tokio runtime.
+        let mut buf = [0u8; 2048];
+        let mut datagrams = 0;
+        while datagrams < QUEUED {
+            let n = tun_testkit::suite::futures_lite::future::block_on(tun.recv(&mut buf)).unwrap();
+            datagrams += usize::from(packets::parse_udp_ip(&buf[..n]).is_some());
+        }
+        assert!(!in_epoll(fd), "still registered after a busy streak");
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            socket.send_to(b"late", peer).unwrap();
+        });
+        let payload = tun_testkit::suite::futures_lite::future::block_on(async {
+            loop {
+                let n = tun.recv(&mut buf).await.unwrap();
+                if let Some(udp) = packets::parse_udp_ip(&buf[..n]) {
+                    return udp.payload;
+                }
+            }
+        });
+        assert_eq!(payload, b"late");
+        assert!(in_epoll(fd));
+        sender.join().unwrap();
+        drop(tun);
+        drop(runtime);
+    });
+}

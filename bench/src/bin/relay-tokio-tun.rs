@@ -1,39 +1,11 @@
 //! tokio-tun 0.16 on a current-thread tokio runtime, one task per direction.
 
-use std::sync::Arc;
-use tokio_tun::Tun;
-use tun_relay_bench::{die, start, write_error_is_transient, BUF_LEN};
-
-async fn pump(from: Arc<Tun>, to: Arc<Tun>) {
-    let mut buf = vec![0u8; BUF_LEN];
-    loop {
-        let n = from.recv(&mut buf).await.unwrap_or_else(|e| die("recv", e));
-        if let Err(e) = to.send(&buf[..n]).await {
-            if !write_error_is_transient(&e) {
-                die("send", e);
-            }
-        }
-    }
-}
-
-fn open(name: &str) -> Arc<Tun> {
-    let mut v = Tun::builder()
-        .name(name)
-        .build()
-        .unwrap_or_else(|e| die("open", e));
-    Arc::new(v.pop().unwrap_or_else(|| die("open", "no queue")))
-}
+use tun_relay_bench::{die, tokio_tun_relay};
 
 fn main() {
-    let (a, b) = start();
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
         .unwrap_or_else(|e| die("runtime", e));
-    rt.block_on(async {
-        let (a, b) = (open(&a), open(&b));
-        let t = tokio::spawn(pump(a.clone(), b.clone()));
-        pump(b, a).await;
-        let _ = t.await;
-    });
+    tokio_tun_relay::run(runtime);
 }

@@ -279,6 +279,11 @@ impl PacketBatch {
         }
     }
 
+    /// The room a receive gives one packet (it grows with longer packets).
+    pub(crate) fn packet_room(&self) -> usize {
+        self.packet_room
+    }
+
     /// Whether another packet of the usual room fits.
     pub(crate) fn has_room(&self) -> bool {
         !self.is_full() && self.data.len() - self.used >= self.packet_room

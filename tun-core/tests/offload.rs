@@ -734,3 +734,33 @@ fn an_adopted_offload_fd_stays_an_offload_queue() {
         assert_eq!(adopted.offload(), None);
     });
 }
+
+#[test]
+fn a_blocking_recv_batch_takes_every_queued_packet_without_waiting_for_more() {
+    in_netns(|| {
+        for (name, offload) in [("ofb1", false), ("ofb2", true)] {
+            let device = Device::builder()
+                .name(name)
+                .offload(offload)
+                .ipv4(Ipv4Addr::new(10, 69, 0, 1), 24)
+                .up()
+                .build()
+                .unwrap()
+                .remove(0);
+            let socket = UdpSocket::bind("10.69.0.1:0").unwrap();
+            for i in 0..10u8 {
+                socket.send_to(&[i; 100], "10.69.0.2:9").unwrap();
+            }
+            tun_testkit::wait_readable(&device, "ten datagrams");
+            std::thread::sleep(Duration::from_millis(100));
+            // Blocking mode: the first read may wait, the others take only what is queued
+            // (a second waiting read would block this call until more traffic came).
+            let mut batch = PacketBatch::new();
+            device.recv_batch(&mut batch).unwrap();
+            batch.retain(is_udp_to_port_9);
+            assert_eq!(batch.len(), 10, "{name}: all ten in one blocking call");
+            // The next device takes the same network.
+            drop(device);
+        }
+    });
+}

@@ -239,10 +239,19 @@ impl Queue {
     pub(crate) fn recv_batch(&self, batch: &mut PacketBatch) -> io::Result<usize> {
         let nonblocking = self.nonblocking.load(Ordering::Relaxed);
         match &self.vnet {
-            None => batch::recv_each(batch, nonblocking, |tail, spill| {
-                self.fd
-                    .readv(&mut [IoSliceMut::new(tail), IoSliceMut::new(spill)])
-            }),
+            None => {
+                // In blocking mode too, every read after the first takes only what is queued
+                // (`RWF_NOWAIT`), so a blocking relay gets whole batches.
+                let mut first = true;
+                batch::recv_each(batch, true, |tail, spill| {
+                    let bufs = &mut [IoSliceMut::new(tail), IoSliceMut::new(spill)];
+                    if std::mem::take(&mut first) || nonblocking {
+                        self.fd.readv(bufs)
+                    } else {
+                        self.fd.readv_nowait(bufs)
+                    }
+                })
+            }
             Some(vnet) => vnet.recv_batch(&self.fd, batch, nonblocking),
         }
         .map_err(|err| self.packet_error(err))

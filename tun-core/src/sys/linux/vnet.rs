@@ -180,7 +180,7 @@ impl Vnet {
         if let Some(len) = rx.next_segment(buf)? {
             return Ok(len);
         }
-        match rx.read(fd, buf)? {
+        match rx.read(fd, buf, false)? {
             Arrival::Packet { len, .. } => Ok(len),
             // Too long for `buf`: like a plain read, the first `buf.len()` bytes (already there).
             Arrival::Long { .. } => Ok(buf.len()),
@@ -217,15 +217,20 @@ impl Vnet {
     ) -> io::Result<usize> {
         let mut rx = self.rx();
         rx.drain_into(batch)?;
-        // In blocking mode a read happens only while there is nothing to hand out: a second one
-        // could wait without limit.
-        while batch.has_room() && (nonblocking || batch.is_empty()) {
-            match rx.read(fd, batch.tail_mut()) {
+        while batch.has_room() {
+            // In blocking mode only a read into an empty batch may wait: the others take what
+            // is queued (`RWF_NOWAIT`). A plain packet needs at most the usual room; more would
+            // only make a super-packet's first part (moved into the scratch) longer.
+            let nowait = !nonblocking && !batch.is_empty();
+            let room = batch.packet_room();
+            let tail = batch.tail_mut();
+            let (dst, _) = tail.split_at_mut(tail.len().min(room));
+            match rx.read(fd, dst, nowait) {
                 Ok(Arrival::Packet {
                     len,
                     checksum_known_good,
                 }) => batch.commit(len, checksum_known_good),
-                Ok(Arrival::Long { start, len }) => batch.commit_copy(rx.packet(start, len), true),
+                Ok(Arrival::Long { start, len }) => batch.commit_copy(rx.packet(start, len), false),
                 Ok(Arrival::Segments) => rx.drain_into(batch)?,
                 // What was received so far is handed out; a lasting error comes again next call
                 // (a malformed super-packet is dropped).
@@ -382,17 +387,23 @@ impl Rx {
         self.scratch.get(start..start + len).unwrap_or_default()
     }
 
-    /// Reads one packet or super-packet; its first bytes land in `dst`.
-    fn read(&mut self, fd: &Fd, dst: &mut [u8]) -> io::Result<Arrival> {
+    /// Reads one packet or super-packet (`nowait`: only if one is queued); its first bytes land
+    /// in `dst`.
+    fn read(&mut self, fd: &Fd, dst: &mut [u8], nowait: bool) -> io::Result<Arrival> {
         let dst_len = dst.len().min(HALF);
         let (dst, _) = dst.split_at_mut(dst_len);
         let mut header = [0; VirtioHeader::LEN];
         let (front, back) = self.scratch().split_at_mut(HALF);
-        let read = fd.readv(&mut [
+        let bufs = &mut [
             IoSliceMut::new(&mut header),
             IoSliceMut::new(dst),
             IoSliceMut::new(back),
-        ])?;
+        ];
+        let read = if nowait {
+            fd.readv_nowait(bufs)?
+        } else {
+            fd.readv(bufs)?
+        };
         let Some(len) = read.checked_sub(VirtioHeader::LEN) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,

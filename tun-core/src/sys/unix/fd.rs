@@ -58,6 +58,35 @@ impl Fd {
         Ok(n as usize)
     }
 
+    /// [`readv`](Self::readv) that never waits, even on a blocking fd: `preadv2` with
+    /// `RWF_NOWAIT` (Linux 4.14; the tun driver honours it), `WouldBlock` when nothing is
+    /// queued. A kernel without it answers `EOPNOTSUPP` rather than waiting.
+    #[cfg(tun_linux)]
+    #[inline]
+    pub(crate) fn readv_nowait(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        /// `RWF_NOWAIT` of `linux/fs.h` (not in the libc crate).
+        const RWF_NOWAIT: libc::c_int = 0x8;
+        let count = iovec_count(bufs.len())?;
+        // SAFETY: as for `readv` (the iovecs are valid writable buffers, `count` of them). The
+        // offset is -1 in both halves: "the file's position", ignored by a character device.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_preadv2,
+                self.raw(),
+                bufs.as_mut_ptr(),
+                count,
+                -1 as libc::c_long,
+                -1 as libc::c_long,
+                RWF_NOWAIT,
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Non-negative, at most the buffers' total length.
+        Ok(n as usize)
+    }
+
     #[inline]
     pub(crate) fn writev(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let count = iovec_count(bufs.len())?;

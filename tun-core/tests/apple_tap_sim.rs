@@ -3,6 +3,8 @@
 //! The kernel answers pings and sends datagrams through it; the simulation answers ARP and
 //! neighbour solicitations. Only the utun framing under it differs on a Mac, and that part is
 //! not run here.
+// It layers the simulation over a Linux TUN device.
+#![cfg(target_os = "linux")]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

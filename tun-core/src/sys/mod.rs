@@ -128,7 +128,7 @@ mod bsd;
 #[allow(dead_code)]
 mod freebsd;
 // The same for macOS and iOS: structs and ioctl numbers, names, route messages.
-#[cfg(all(test, not(tun_apple)))]
+#[cfg(all(test, tun_fd, not(tun_apple)))]
 #[allow(dead_code)]
 mod apple;
 

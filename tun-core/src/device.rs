@@ -161,9 +161,10 @@ impl Device {
     /// least one).
     ///
     /// In non-blocking mode it reads until the batch is full or no packet is waiting
-    /// (`WouldBlock` only when none was); in blocking mode it waits for one read, and takes what
-    /// that read brought. On an offload device ([`Builder::offload`](crate::Builder::offload))
-    /// one read may bring a 64 KiB super-packet, which is split into MTU-sized packets, each a
+    /// (`WouldBlock` only when none was). In blocking mode it waits for the first packet and
+    /// then takes what is already queued without waiting again (Linux: `RWF_NOWAIT` reads;
+    /// Windows: the rest of the ring; FreeBSD and macOS: that one read). On an offload device
+    /// (`Builder::offload`, Linux) one read may bring a 64 KiB super-packet, which is split into MTU-sized packets, each a
     /// whole packet with its own headers and checksums; segments that do not fit stay pending for
     /// the next call (or the next [`recv`](Self::recv)): nothing is dropped. Elsewhere it is one
     /// read per packet, with the same meaning, so code written against it is portable.
